@@ -1,0 +1,42 @@
+import { LeaseLostError } from '../../core/domain/errors.js';
+import type { TransactionOptions, TransactionPort, UnitOfWork } from '../../core/ports/transaction.port.js';
+import { MemoryDatabase } from './memory-database.js';
+import { MemoryIdempotencyRepository } from './memory-idempotency-repository.js';
+import { MemoryPointsRepository } from './memory-points-repository.js';
+
+export interface MemoryTransactionOptions {
+  /** Off only in property tests that show the invariants break without the database guards. */
+  readonly guarded?: boolean;
+}
+
+export class MemoryTransactionManager implements TransactionPort {
+  private readonly guarded: boolean;
+
+  constructor(
+    readonly db: MemoryDatabase = new MemoryDatabase(),
+    options: MemoryTransactionOptions = {},
+  ) {
+    this.guarded = options.guarded ?? true;
+  }
+
+  async run<T>(work: (uow: UnitOfWork) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const { tick } = this.db;
+    await tick();
+    const tx = this.db.begin();
+    const uow: UnitOfWork = {
+      points: new MemoryPointsRepository(tx, tick, this.guarded),
+      idempotency: new MemoryIdempotencyRepository(tx, tick, this.guarded),
+    };
+    try {
+      const result = await work(uow);
+      await tick();
+      if (options.signal?.aborted === true) throw new LeaseLostError();
+      tx.commit();
+      return result;
+    } finally {
+      tx.rollback();
+    }
+  }
+
+  async ping(): Promise<void> {}
+}

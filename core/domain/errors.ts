@@ -1,0 +1,89 @@
+/**
+ * Expected business failures. Each class carries the stable `code` of
+ * API.md; the HTTP edge maps codes to statuses in one place. Adapters throw
+ * these (never their own exception types) so use cases stay framework-free.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN';
+}
+
+export class InsufficientPointsError extends DomainError {
+  readonly code = 'INSUFFICIENT_POINTS';
+  constructor(balance: number, needed: number) {
+    super(`balance ${balance} is less than ${needed}`);
+  }
+}
+
+export class BalanceLimitExceededError extends DomainError {
+  readonly code = 'BALANCE_LIMIT_EXCEEDED';
+  constructor(limit: number) {
+    super(`a balance may not pass ${limit} points`);
+  }
+}
+
+/** The lock could not be had: fail-fast found it held, or the bounded wait ran out. */
+export class LockBusyError extends DomainError {
+  readonly code = 'LOCK_BUSY';
+  constructor(readonly key: string) {
+    super(`resource ${key} is busy, try again`);
+  }
+}
+
+/**
+ * The lock's lease ended while work ran (Redis restart, a long pause). The
+ * transaction under it was rolled back; nothing was written.
+ */
+export class LeaseLostError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  constructor() {
+    super('the lock lease was lost before commit; nothing was written, retry');
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  constructor() {
+    super('this Idempotency-Key was used with another request');
+  }
+}
+
+export class IdempotencyInProgressError extends DomainError {
+  readonly code = 'IDEMPOTENCY_IN_PROGRESS';
+  constructor(readonly retryAfterSeconds: number) {
+    super('a request with this Idempotency-Key is still running');
+  }
+}
+
+/** A dependency (database, Redis) is down. Nothing was half-written. */
+export class DependencyUnavailableError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  constructor(
+    readonly dependency: 'database' | 'lock' | 'cache' | 'queue',
+    options?: { cause?: unknown },
+  ) {
+    super(`${dependency} is unavailable`);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

@@ -1,0 +1,26 @@
+import { ValidationError } from './errors.js';
+
+/**
+ * The core validates its own inputs so that every adapter (HTTP, CLI, tests)
+ * gets the same rules; the HTTP edge validates shapes before this.
+ */
+export function requireIntegerInRange(field: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value)) throw new ValidationError(field, 'must be an integer');
+  if (value < min || value > max) throw new ValidationError(field, `must be from ${min} to ${max}`);
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function requireId(field: string, value: string): void {
+  if (!ID_PATTERN.test(value)) {
+    throw new ValidationError(field, 'must be 1 to 64 letters, digits or _ . : -');
+  }
+}
+
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
+
+export function requireIdempotencyKey(value: string): void {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(value)) {
+    throw new ValidationError('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
+  }
+}

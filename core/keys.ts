@@ -1,0 +1,18 @@
+/**
+ * Every lock key and cache key, in one place, so that two use cases writing
+ * one resource cannot disagree on its key. Adapters add their own prefix.
+ */
+export const lockKeys = {
+  /** Every write to a wallet: charge and pay. */
+  points: (userId: string) => `point:${userId}`,
+  seat: (scheduleId: string, seatNo: number) => `seat:${scheduleId}:${seatNo}`,
+  reservation: (reservationId: string) => `reservation:${reservationId}`,
+  /** Held fail-fast for the life of one idempotent request, to tell "still running" apart. */
+  idempotency: (scope: string, key: string) => `idem:${scope}:${key}`,
+} as const;
+
+export const cacheKeys = {
+  concerts: () => 'concerts:all',
+  schedules: (concertId: string) => `concert:${concertId}:schedules`,
+  seats: (scheduleId: string) => `schedule:${scheduleId}:seats`,
+} as const;

@@ -1,0 +1,26 @@
+import type { IdempotencyRepository } from './idempotency.repository.js';
+import type { PointsRepository } from './points.repository.js';
+
+/** Repositories bound to one database transaction. */
+export interface UnitOfWork {
+  readonly points: PointsRepository;
+  readonly idempotency: IdempotencyRepository;
+}
+
+export interface TransactionOptions {
+  /** When it has fired before commit, the transaction rolls back and `run` rejects with `LeaseLostError`. */
+  readonly signal?: AbortSignal;
+}
+
+export interface TransactionPort {
+  /**
+   * Runs `work` in one transaction (READ COMMITTED, row write locks held to
+   * commit). Commits when `work` resolves, rolls back when it throws (and
+   * rethrows) or when `options.signal` has fired before commit.
+   * Rejects with `DependencyUnavailableError` when the database is down.
+   */
+  run<T>(work: (uow: UnitOfWork) => Promise<T>, options?: TransactionOptions): Promise<T>;
+
+  /** Answers when the database is reachable; throws otherwise. */
+  ping(): Promise<void>;
+}
