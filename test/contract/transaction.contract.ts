@@ -5,6 +5,14 @@ import { deferred } from '../support/deferred.js';
 
 export interface TransactionFixture {
   readonly tx: TransactionPort;
+  /**
+   * The database is one session (PGlite): a transaction waits for the one
+   * before it to end instead of running beside it. Readers then cannot see
+   * uncommitted writes either, but they wait for the commit instead of
+   * answering at once, so a test must not hold a transaction open while it
+   * awaits another one (that would wait forever).
+   */
+  readonly serialisesTransactions?: boolean;
   cleanup(): Promise<void>;
 }
 
@@ -66,6 +74,19 @@ export function describeTransactionContract(name: string, createFixture: () => P
         await commit.promise;
       });
       await written.promise;
+      if (fixture.serialisesTransactions === true) {
+        const events: string[] = [];
+        const reader = balance('u1').then((seen) => {
+          events.push(`read ${seen}`);
+          return seen;
+        });
+        events.push('writer commits');
+        commit.resolve();
+        await writer;
+        await expect(reader).resolves.toBe(300);
+        expect(events).toEqual(['writer commits', 'read 300']);
+        return;
+      }
       await expect(balance('u1')).resolves.toBe(0);
       commit.resolve();
       await writer;

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as points from './0001-points.js';
+
+/**
+ * Migrations listed in code, not read from a folder: FileMigrationProvider
+ * needs file paths that differ between tsx and compiled output, and a bundle
+ * has no folder at all. Names sort in the order they run.
+ */
+const migrations: Record<string, Migration> = {
+  '0001-points': points,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
