@@ -1,0 +1,53 @@
+import { z } from '@hono/zod-openapi';
+import { ID_PATTERN, ID_RULE, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from '../../core/domain/validation.js';
+
+/** The one error body of API.md, for every status. */
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
+      message: z.string().openapi({ example: 'amount: must be an integer' }),
+    }),
+  })
+  .openapi('Error');
+
+export type ErrorBody = z.infer<typeof ErrorSchema>;
+
+const ALWAYS = {
+  400: 'VALIDATION_FAILED: bad JSON, wrong type or out of range; the message names the field',
+  500: 'INTERNAL: a bug, logged',
+  503: 'SERVICE_UNAVAILABLE: a dependency is down; nothing was written',
+} as const;
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 500 | 503;
+type ErrorResponseConfig = { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } };
+
+/**
+ * The error responses of a route, for its OpenAPI entry: 400, 500 and 503
+ * always, plus the statuses this route can answer, each described by its
+ * codes: `errorResponses({ 409: 'BALANCE_LIMIT_EXCEEDED, LOCK_BUSY' })`.
+ */
+export function errorResponses<const S extends ErrorStatus = never>(codes: Partial<Record<S, string>> = {}) {
+  const described: Record<number, string> = { ...ALWAYS, ...codes };
+  return Object.fromEntries(
+    Object.entries(described).map(([status, description]) => [status, { description, content: { 'application/json': { schema: ErrorSchema } } }]),
+  ) as Record<400 | 500 | 503 | S, ErrorResponseConfig>;
+}
+
+
+export function idParam(name: string, example: string) {
+  return z
+    .string()
+    .regex(ID_PATTERN, ID_RULE)
+    .openapi({ param: { name, in: 'path' }, example });
+}
+
+export const IdempotencyKeyHeader = z
+  .string()
+  .regex(IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE)
+  .optional()
+  .openapi({
+    param: { name: 'Idempotency-Key', in: 'header' },
+    description: 'Retrying with the same key replays the first answer instead of acting twice.',
+    example: '3f1c9a52-charge-1',
+  });

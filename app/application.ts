@@ -1,0 +1,35 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Container } from 'inversify';
+import type { Logger } from 'pino';
+import { migrateToLatest } from '../adapters/kysely/migrate.js';
+import type { Config } from './config.js';
+import { buildContainer } from './container.js';
+import { TOKENS } from './tokens.js';
+
+/** The wired application, without a listening socket: tests drive `app.request(...)`. */
+export interface Application {
+  readonly app: OpenAPIHono;
+  readonly container: Container;
+  readonly logger: Logger;
+  /** Releases every resource the container opened (Redis connection, database pool), once. */
+  close(): Promise<void>;
+}
+
+/** Builds the container, brings the database schema up to date, resolves the HTTP app. */
+export async function createApplication(config: Config): Promise<Application> {
+  const container = await buildContainer(config);
+  const close = once(() => container.unbindAll());
+  try {
+    await migrateToLatest(await container.getAsync(TOKENS.Kysely));
+    const app = await container.getAsync(TOKENS.HttpApp);
+    return { app, container, logger: container.get(TOKENS.Logger), close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function once(run: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= run());
+}
