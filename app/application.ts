@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { migrateToLatest } from '../adapters/kysely/migrate.js';
 import type { Config } from './config.js';
 import { buildContainer } from './container.js';
+import type { PeriodicJob } from './jobs/periodic-job.js';
 import { TOKENS } from './tokens.js';
 
 /** The wired application, without a listening socket: tests drive `app.request(...)`. */
@@ -11,17 +12,24 @@ export interface Application {
   readonly app: OpenAPIHono;
   readonly container: Container;
   readonly logger: Logger;
-  /** Releases every resource the container opened (Redis connection, database pool), once. */
+  /** Stops the background jobs, then releases every resource the container opened (Redis connection, database pool), once. */
   close(): Promise<void>;
 }
 
-/** Builds the container, brings the database schema up to date, resolves the HTTP app. */
+/** Builds the container, brings the database schema up to date, resolves the HTTP app, starts the background jobs. */
 export async function createApplication(config: Config): Promise<Application> {
   const container = await buildContainer(config);
-  const close = once(() => container.unbindAll());
+  const jobs: PeriodicJob[] = [];
+  const close = once(async () => {
+    // Jobs first: a round in flight finishes on a live Redis and database.
+    await Promise.all(jobs.map((job) => job.stop()));
+    await container.unbindAll();
+  });
   try {
     await migrateToLatest(await container.getAsync(TOKENS.Kysely));
     const app = await container.getAsync(TOKENS.HttpApp);
+    jobs.push(await container.getAsync(TOKENS.AdmissionJob));
+    for (const job of jobs) job.start();
     return { app, container, logger: container.get(TOKENS.Logger), close };
   } catch (error) {
     await close().catch(() => undefined);

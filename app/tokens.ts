@@ -7,12 +7,21 @@ import type { Registry } from 'prom-client';
 import type { HealthChecks } from '../adapters/http/operations-routes.js';
 import type { Database } from '../adapters/kysely/schema.js';
 import type { Clock } from '../core/ports/clock.port.js';
+import type { IdGenerator } from '../core/ports/id-generator.port.js';
 import type { LockPort } from '../core/ports/lock.port.js';
+import type { QueuePort } from '../core/ports/queue.port.js';
 import type { TransactionPort } from '../core/ports/transaction.port.js';
 import type { ChargePoints } from '../core/usecases/charge-points.js';
 import type { GetBalance } from '../core/usecases/get-balance.js';
 import type { GetPointHistory } from '../core/usecases/get-point-history.js';
+import type { AdmissionRate } from '../core/usecases/queue/admission-rate.js';
+import type { AdmitWaiters } from '../core/usecases/queue/admit-waiters.js';
+import type { ExpireToken } from '../core/usecases/queue/expire-token.js';
+import type { GetTokenStatus } from '../core/usecases/queue/get-token-status.js';
+import type { IssueToken } from '../core/usecases/queue/issue-token.js';
+import type { RequireActiveToken } from '../core/usecases/queue/require-active-token.js';
 import type { Config } from './config.js';
+import type { PeriodicJob } from './jobs/periodic-job.js';
 
 function token<T>(name: string): ServiceIdentifier<T> {
   return Symbol.for(`concert-ticketing.${name}`);
@@ -24,16 +33,26 @@ export const TOKENS = {
   Logger: token<Logger>('Logger'),
   Metrics: token<Registry>('Metrics'),
   Clock: token<Clock>('Clock'),
+  TokenGenerator: token<IdGenerator>('TokenGenerator'),
 
   Kysely: token<Kysely<Database>>('Kysely'),
   Redis: token<Redis>('Redis'),
 
   Lock: token<LockPort>('LockPort'),
   Transaction: token<TransactionPort>('TransactionPort'),
+  Queue: token<QueuePort>('QueuePort'),
 
   ChargePoints: token<ChargePoints>('ChargePoints'),
   GetBalance: token<GetBalance>('GetBalance'),
   GetPointHistory: token<GetPointHistory>('GetPointHistory'),
+  AdmissionRate: token<AdmissionRate>('AdmissionRate'),
+  IssueToken: token<IssueToken>('IssueToken'),
+  GetTokenStatus: token<GetTokenStatus>('GetTokenStatus'),
+  AdmitWaiters: token<AdmitWaiters>('AdmitWaiters'),
+  ExpireToken: token<ExpireToken>('ExpireToken'),
+  RequireActiveToken: token<RequireActiveToken>('RequireActiveToken'),
+
+  AdmissionJob: token<PeriodicJob>('AdmissionJob'),
 
   HealthChecks: token<HealthChecks>('HealthChecks'),
   HttpApp: token<OpenAPIHono>('HttpApp'),

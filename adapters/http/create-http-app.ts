@@ -10,12 +10,14 @@ import type { HealthChecks } from './operations-routes.js';
 import { operationsRoutes } from './operations-routes.js';
 import type { PointsDeps } from './points-routes.js';
 import { pointsRoutes } from './points-routes.js';
+import type { QueueDeps } from './queue-routes.js';
+import { queueRoutes } from './queue-routes.js';
 import { requestLogger } from './request-logger.js';
 import { routeTemplate } from './route-template.js';
 import { createRouter } from './validation.js';
 
 /** What the routes need: use cases, health checks, observability. Plain values; the container fills them in. */
-export interface HttpDeps extends PointsDeps {
+export interface HttpDeps extends PointsDeps, QueueDeps {
   readonly health: HealthChecks;
   readonly metrics: Registry;
   readonly logger: Logger;
@@ -47,6 +49,7 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
 
   app.route('/', operationsRoutes(deps));
   app.route('/', pointsRoutes(deps));
+  app.route('/', queueRoutes(deps));
 
   app.doc('/openapi.json', {
     openapi: '3.0.3',

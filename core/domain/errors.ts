@@ -43,6 +43,30 @@ export class BalanceLimitExceededError extends DomainError {
   }
 }
 
+/** No queue token came with a request that needs one (no `Authorization: Bearer <token>`). */
+export class TokenRequiredError extends DomainError {
+  readonly code = 'TOKEN_REQUIRED';
+  constructor() {
+    super('a queue token is required: send Authorization: Bearer <token>');
+  }
+}
+
+/** The queue token is unknown, malformed or expired: the client must take a new one. */
+export class TokenInvalidError extends DomainError {
+  readonly code = 'TOKEN_INVALID';
+  constructor() {
+    super('the queue token is unknown or expired; take a new one');
+  }
+}
+
+/** The queue token is real but still waiting: it may not reserve or pay yet. */
+export class TokenNotActiveError extends DomainError {
+  readonly code = 'TOKEN_NOT_ACTIVE';
+  constructor(readonly position: number) {
+    super(`the queue token is still waiting (position ${position})`);
+  }
+}
+
 /** The lock could not be had: fail-fast found it held, or the bounded wait ran out. */
 export class LockBusyError extends DomainError {
   readonly code = 'LOCK_BUSY';

@@ -12,12 +12,18 @@ import {
   LeaseLostError,
   LockBusyError,
   NotFoundError,
+  TokenInvalidError,
+  TokenNotActiveError,
+  TokenRequiredError,
   ValidationError,
 } from '../../core/domain/errors.js';
 
 describe('toErrorResponse', () => {
   it.each([
     [new ValidationError('amount', 'must be an integer'), 400],
+    [new TokenRequiredError(), 401],
+    [new TokenInvalidError(), 401],
+    [new TokenNotActiveError(12), 403],
     [new ForbiddenError('not yours'), 403],
     [new NotFoundError('no such seat'), 404],
     [new InsufficientPointsError(10, 20), 409],

@@ -13,6 +13,7 @@ import { ChargePoints } from '../../core/usecases/charge-points.js';
 import { GetBalance } from '../../core/usecases/get-balance.js';
 import { GetPointHistory } from '../../core/usecases/get-point-history.js';
 import { deferred } from '../support/deferred.js';
+import { queueUseCases } from '../support/queue-use-cases.js';
 
 /** The HTTP adapter over the in-memory adapters, with what a test wants to break swapped in. */
 function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; healthTimeoutMs?: number } = {}) {
@@ -20,10 +21,13 @@ function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; h
   const tx = overrides.tx ?? new MemoryTransactionManager();
   const logLines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { issueToken, getTokenStatus } = queueUseCases(systemClock);
   const app = createHttpApp({
     chargePoints: new ChargePoints(lock, tx, systemClock, { walletWaitMs: 50 }),
     getBalance: new GetBalance(tx),
     getPointHistory: new GetPointHistory(tx),
+    issueToken,
+    getTokenStatus,
     health: overrides.health ?? { database: () => tx.ping(), lock: () => lock.ping() },
     healthTimeoutMs: overrides.healthTimeoutMs,
     metrics: new Registry(),

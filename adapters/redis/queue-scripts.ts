@@ -1,0 +1,110 @@
+import { LuaScript } from './lua-script.js';
+
+/*
+ * The queue's Redis layout, all under the app's prefix:
+ *   queue:waiting     sorted set, token → arrival number (INCR of queue:seq, never a
+ *                     clock: clock scores tie within a millisecond and across machines)
+ *   queue:active      sorted set, token → expiry, ms
+ *   queue:token-user  hash, token → user     } O(1) both ways,
+ *   queue:user-token  hash, user → live token } never a scan
+ *   queue:seq         the arrival counter
+ *   queue:admitted    tokens ever admitted, for the admission rate
+ * A token is live while it is in waiting, or in active with an expiry after now.
+ * Every script takes `now` from the caller (the app's clock), never Redis TIME.
+ * Redis Cluster would need one hash tag on all of these (each script touches several).
+ */
+
+/**
+ * Get the user's live token, or queue the candidate: atomic, so two requests
+ * of one user racing end with one token.
+ * KEYS waiting, active, seq, token-user, user-token; ARGV userId, candidate, now.
+ * → {token, created 0|1, 'WAITING', position} or {token, 0, 'ACTIVE', expiresAt}
+ */
+export const ISSUE = new LuaScript(`
+local existing = redis.call('hget', KEYS[5], ARGV[1])
+if existing then
+  local rank = redis.call('zrank', KEYS[1], existing)
+  if rank then return {existing, 0, 'WAITING', rank + 1} end
+  local expiresAt = redis.call('zscore', KEYS[2], existing)
+  if expiresAt and tonumber(expiresAt) > tonumber(ARGV[3]) then return {existing, 0, 'ACTIVE', expiresAt} end
+  -- Expired, and no admission round has dropped it yet: forget it, the user queues again.
+  redis.call('zrem', KEYS[2], existing)
+  redis.call('hdel', KEYS[4], existing)
+end
+local seq = redis.call('incr', KEYS[3])
+redis.call('zadd', KEYS[1], seq, ARGV[2])
+redis.call('hset', KEYS[4], ARGV[2], ARGV[1])
+redis.call('hset', KEYS[5], ARGV[1], ARGV[2])
+-- Just appended: its rank is the last one, and ZCARD is O(1).
+return {ARGV[2], 1, 'WAITING', redis.call('zcard', KEYS[1])}
+`);
+
+/**
+ * KEYS waiting, active, token-user; ARGV token, now.
+ * → {'WAITING', userId, position}, {'ACTIVE', userId, expiresAt}, or nil when not live.
+ * One script, so that a token moving from waiting to active in between two
+ * reads is never seen in neither.
+ */
+export const STATUS = new LuaScript(`
+local userId = redis.call('hget', KEYS[3], ARGV[1])
+if not userId then return false end
+local rank = redis.call('zrank', KEYS[1], ARGV[1])
+if rank then return {'WAITING', userId, rank + 1} end
+local expiresAt = redis.call('zscore', KEYS[2], ARGV[1])
+if expiresAt and tonumber(expiresAt) > tonumber(ARGV[2]) then return {'ACTIVE', userId, expiresAt} end
+return false
+`);
+
+/**
+ * One admission round, atomic, so that instances running it at once can
+ * neither pass the limit nor skip or repeat a waiter. Cost O((admitted +
+ * expired) · log n): ZRANGEBYSCORE finds only the expired, ZRANGE reads only
+ * the front of the line. Tokens go to ZADD/ZREM in chunks: Lua's unpack
+ * fails past a few thousand values.
+ * KEYS waiting, active, token-user, user-token, admitted; ARGV now, activeMax, ttlMs.
+ * → {admitted, expired, waiting after, admitted ever}
+ */
+export const ADMIT = new LuaScript(`
+local CHUNK = 1000
+local expired = redis.call('zrangebyscore', KEYS[2], '-inf', ARGV[1])
+for _, token in ipairs(expired) do
+  local userId = redis.call('hget', KEYS[3], token)
+  redis.call('hdel', KEYS[3], token)
+  if userId and redis.call('hget', KEYS[4], userId) == token then redis.call('hdel', KEYS[4], userId) end
+end
+if #expired > 0 then redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[1]) end
+local room = tonumber(ARGV[2]) - redis.call('zcard', KEYS[2])
+local admitted = 0
+if room > 0 then
+  -- ZRANGE's end index is inclusive: 0 .. room - 1 is the first room waiters.
+  local tokens = redis.call('zrange', KEYS[1], 0, room - 1)
+  admitted = #tokens
+  -- A string: Lua would format a number argument with 14 significant digits.
+  local expiresAt = string.format('%.0f', tonumber(ARGV[1]) + tonumber(ARGV[3]))
+  for first = 1, admitted, CHUNK do
+    local last = math.min(first + CHUNK - 1, admitted)
+    local scored = {}
+    for i = first, last do
+      scored[#scored + 1] = expiresAt
+      scored[#scored + 1] = tokens[i]
+    end
+    redis.call('zadd', KEYS[2], unpack(scored))
+    redis.call('zrem', KEYS[1], unpack(tokens, first, last))
+  end
+end
+local total = redis.call('incrby', KEYS[5], admitted)
+return {admitted, #expired, redis.call('zcard', KEYS[1]), total}
+`);
+
+/**
+ * KEYS waiting, active, token-user, user-token; ARGV token. → 1 when it was live, else 0.
+ */
+export const EXPIRE = new LuaScript(`
+local userId = redis.call('hget', KEYS[3], ARGV[1])
+if not userId then return 0 end
+redis.call('hdel', KEYS[3], ARGV[1])
+redis.call('zrem', KEYS[1], ARGV[1])
+redis.call('zrem', KEYS[2], ARGV[1])
+if redis.call('hget', KEYS[4], userId) == ARGV[1] then redis.call('hdel', KEYS[4], userId) end
+return 1
+`);

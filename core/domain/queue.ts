@@ -1,0 +1,47 @@
+import { TokenInvalidError, TokenRequiredError } from './errors.js';
+
+/** Where a live queue token stands. A token that is in neither state is unknown (never issued, expired or spent). */
+export type TokenState =
+  | { readonly status: 'WAITING'; readonly userId: string; /** 1-based: 1 is next in line. */ readonly position: number }
+  | { readonly status: 'ACTIVE'; readonly userId: string; readonly expiresAt: Date };
+
+export interface IssuedToken {
+  readonly token: string;
+  /** False when the user already had a live token: this is that token, unchanged. */
+  readonly created: boolean;
+  readonly state: TokenState;
+}
+
+export interface AdmissionResult {
+  /** Waiters this round promoted to ACTIVE. */
+  readonly admitted: number;
+  /** ACTIVE tokens this round found past their expiry and dropped. */
+  readonly expired: number;
+  /** Waiters left in line after the round: more than 0 means the round was capacity-bound. */
+  readonly waiting: number;
+  /** Tokens ever admitted by any instance: a counter shared by every instance, to measure the admission rate. */
+  readonly admittedTotal: number;
+}
+
+export interface QueueCounts {
+  readonly waiting: number;
+  /** ACTIVE tokens not yet expired at the given time. */
+  readonly active: number;
+}
+
+/**
+ * What a token looks like on the wire: the generator makes 22 base64url
+ * characters (128 random bits); the bound keeps junk out of storage keys.
+ */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+/**
+ * The token a request carries, checked before any lookup: none (or an empty
+ * one) is TOKEN_REQUIRED; one that cannot be a token is TOKEN_INVALID, like an
+ * unknown one, so that probing learns nothing from the answer.
+ */
+export function requireTokenFormat(token: string | undefined): string {
+  if (token === undefined || token === '') throw new TokenRequiredError();
+  if (!TOKEN_PATTERN.test(token)) throw new TokenInvalidError();
+  return token;
+}

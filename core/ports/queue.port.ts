@@ -1,0 +1,42 @@
+import type { AdmissionResult, IssuedToken, QueueCounts, TokenState } from '../domain/queue.js';
+
+/**
+ * The waiting queue: a FIFO line of WAITING tokens and a bounded set of
+ * ACTIVE ones. Time is always passed in (`now`), read by the caller from the
+ * injected Clock, so that expiry is exact and tests move time instead of
+ * sleeping. An ACTIVE token is live while `now < expiresAt`.
+ *
+ * Every method is atomic with respect to every other call, from any
+ * instance: callers never see a token between two states.
+ * Every method rejects with `DependencyUnavailableError` when the store is down.
+ */
+export interface QueuePort {
+  /**
+   * Appends `candidate` for `userId` at the end of the line, unless the user
+   * already has a live token: then answers that token with `created: false`
+   * and `candidate` is dropped. One live token per user, also when two
+   * requests of one user race. A user whose ACTIVE token has expired at
+   * `now` gets the new one.
+   */
+  issue(userId: string, candidate: string, now: Date): Promise<IssuedToken>;
+
+  /** WAITING with its position, ACTIVE with its expiry, or undefined for a token that is not live at `now`. */
+  status(token: string, now: Date): Promise<TokenState | undefined>;
+
+  /**
+   * One admission round: drops ACTIVE tokens expired at `now`, then promotes
+   * the oldest waiters, in arrival order, until `activeMax` are ACTIVE; each
+   * expires at `now + activeTtlMs`. Safe to run from several instances at
+   * once: never more than `activeMax` ACTIVE, no waiter skipped or admitted
+   * twice. Costs O(admitted + expired), not O(waiting).
+   */
+  admit(now: Date, activeMax: number, activeTtlMs: number): Promise<AdmissionResult>;
+
+  /** Ends a token, WAITING or ACTIVE, freeing its slot and its user. Answers false when it was not there. */
+  expire(token: string): Promise<boolean>;
+
+  counts(now: Date): Promise<QueueCounts>;
+
+  /** Answers when the store is reachable; throws otherwise. */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,163 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RandomTokenGenerator } from '../../adapters/system/random-token-generator.js';
+import type { IssuedToken } from '../../core/domain/queue.js';
+import type { QueuePort } from '../../core/ports/queue.port.js';
+
+export interface QueueFixture {
+  readonly queue: QueuePort;
+  cleanup(): Promise<void>;
+}
+
+const TTL = 60_000;
+const t0 = new Date('2026-01-01T00:00:00Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+const tokens = new RandomTokenGenerator();
+
+/** What every QueuePort promises; run against each adapter. Time is passed in, so nothing here sleeps. */
+export function describeQueueContract(name: string, createFixture: () => Promise<QueueFixture>): void {
+  describe(`QueuePort contract: ${name}`, () => {
+    let fixture: QueueFixture;
+    let queue: QueuePort;
+    beforeEach(async () => {
+      fixture = await createFixture();
+      queue = fixture.queue;
+    });
+    afterEach(async () => fixture.cleanup());
+
+    const issue = (userId: string, now = t0) => queue.issue(userId, tokens.next(), now);
+    /** Users u1..un in line, one after another, in that order. */
+    async function line(n: number, now = t0): Promise<string[]> {
+      const issued: string[] = [];
+      for (let i = 1; i <= n; i++) issued.push((await issue(`u${i}`, now)).token);
+      return issued;
+    }
+    const positions = (list: readonly string[], now = t0) =>
+      Promise.all(list.map(async (token) => {
+        const state = await queue.status(token, now);
+        return state?.status === 'WAITING' ? state.position : state?.status;
+      }));
+
+    it('queues new users in arrival order: a new WAITING token each, at the end of the line', async () => {
+      const candidate = tokens.next();
+      await expect(queue.issue('u1', candidate, t0)).resolves.toEqual({
+        token: candidate,
+        created: true,
+        state: { status: 'WAITING', userId: 'u1', position: 1 },
+      });
+      const second = await issue('u2');
+      expect(second).toMatchObject({ created: true, state: { status: 'WAITING', userId: 'u2', position: 2 } });
+      expect(second.token).not.toBe(candidate);
+      await expect(queue.status(candidate, t0)).resolves.toEqual({ status: 'WAITING', userId: 'u1', position: 1 });
+      await expect(queue.status(second.token, t0)).resolves.toEqual({ status: 'WAITING', userId: 'u2', position: 2 });
+    });
+
+    it('gives a user with a live token that same token (created: false) and drops the candidate', async () => {
+      const first = await issue('u1');
+      await issue('u2');
+      const dropped = tokens.next();
+      await expect(queue.issue('u1', dropped, at(5_000))).resolves.toEqual({ ...first, created: false });
+      await expect(queue.status(dropped, t0)).resolves.toBeUndefined();
+      await expect(queue.counts(t0)).resolves.toEqual({ waiting: 2, active: 0 });
+    });
+
+    it('answers one token to concurrent requests of one user', async () => {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => issue('racer')));
+      expect(new Set(answers.map((a) => a.token)).size).toBe(1);
+      expect(answers.filter((a) => a.created)).toHaveLength(1);
+      await expect(queue.counts(t0)).resolves.toEqual({ waiting: 1, active: 0 });
+    });
+
+    it('knows nothing of a token it never issued', async () => {
+      await issue('u1');
+      await expect(queue.status(tokens.next(), t0)).resolves.toBeUndefined();
+    });
+
+    it('admits the oldest waiters first, up to the limit, each ACTIVE until now + ttl; the rest move up', async () => {
+      const [t1, t2, t3, t4, t5] = (await line(5)) as [string, string, string, string, string];
+      await expect(queue.admit(at(1_000), 2, TTL)).resolves.toEqual({ admitted: 2, expired: 0, waiting: 3, admittedTotal: 2 });
+      await expect(queue.status(t1, at(1_000))).resolves.toEqual({ status: 'ACTIVE', userId: 'u1', expiresAt: at(1_000 + TTL) });
+      await expect(queue.status(t2, at(1_000))).resolves.toEqual({ status: 'ACTIVE', userId: 'u2', expiresAt: at(1_000 + TTL) });
+      expect(await positions([t3, t4, t5])).toEqual([1, 2, 3]);
+      await expect(queue.counts(at(1_000))).resolves.toEqual({ waiting: 3, active: 2 });
+    });
+
+    it('never passes the limit: while every slot is taken, a round admits nobody', async () => {
+      const issued = await line(4);
+      await queue.admit(t0, 3, TTL);
+      await expect(queue.admit(at(1), 3, TTL)).resolves.toMatchObject({ admitted: 0, expired: 0, waiting: 1, admittedTotal: 3 });
+      expect(await positions(issued, at(1))).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', 1]);
+    });
+
+    it('counts positions down as the line moves: admissions and waiters leaving', async () => {
+      const issued = await line(6);
+      expect(await positions(issued)).toEqual([1, 2, 3, 4, 5, 6]);
+      await queue.admit(t0, 1, TTL);
+      expect(await positions(issued)).toEqual(['ACTIVE', 1, 2, 3, 4, 5]);
+      await expect(queue.expire(issued[3] as string)).resolves.toBe(true);
+      expect(await positions(issued)).toEqual(['ACTIVE', 1, 2, undefined, 3, 4]);
+      await queue.admit(t0, 3, TTL);
+      expect(await positions(issued)).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', undefined, 1, 2]);
+    });
+
+    it('ends an ACTIVE token exactly at its expiry; the next round drops it and admits the next waiter', async () => {
+      const [t1, t2] = (await line(2)) as [string, string];
+      await queue.admit(t0, 1, TTL);
+      await expect(queue.status(t1, at(TTL - 1))).resolves.toMatchObject({ status: 'ACTIVE' });
+      await expect(queue.status(t1, at(TTL))).resolves.toBeUndefined();
+      await expect(queue.counts(at(TTL))).resolves.toEqual({ waiting: 1, active: 0 });
+      await expect(queue.admit(at(TTL - 1), 1, TTL)).resolves.toMatchObject({ admitted: 0, expired: 0 });
+      await expect(queue.admit(at(TTL), 1, TTL)).resolves.toEqual({ admitted: 1, expired: 1, waiting: 0, admittedTotal: 2 });
+      await expect(queue.status(t2, at(TTL))).resolves.toEqual({ status: 'ACTIVE', userId: 'u2', expiresAt: at(2 * TTL) });
+      await expect(queue.status(t1, t0)).resolves.toBeUndefined();
+    });
+
+    it('answers an ACTIVE user their ACTIVE token; once it has expired, a new token at the end of the line', async () => {
+      const [t1] = (await line(2)) as [string];
+      await queue.admit(t0, 1, TTL);
+      await expect(issue('u1', at(10))).resolves.toEqual({
+        token: t1,
+        created: false,
+        state: { status: 'ACTIVE', userId: 'u1', expiresAt: at(TTL) },
+      });
+      // Expired, and no round has dropped it yet: the user still gets a fresh place.
+      const again: IssuedToken = await issue('u1', at(TTL));
+      expect(again).toMatchObject({ created: true, state: { status: 'WAITING', userId: 'u1', position: 2 } });
+      expect(again.token).not.toBe(t1);
+      await expect(queue.admit(at(TTL), 1, TTL)).resolves.toMatchObject({ admitted: 1, waiting: 1 });
+      await expect(queue.status(again.token, at(TTL))).resolves.toMatchObject({ status: 'WAITING', position: 1 });
+    });
+
+    it('expire ends a token at once: its slot goes to the next waiter, its user may queue again; twice is fine', async () => {
+      const [t1, t2] = (await line(2)) as [string, string];
+      await queue.admit(t0, 1, TTL);
+      await expect(queue.expire(t1)).resolves.toBe(true);
+      await expect(queue.expire(t1)).resolves.toBe(false);
+      await expect(queue.expire(tokens.next())).resolves.toBe(false);
+      await expect(queue.status(t1, t0)).resolves.toBeUndefined();
+      await expect(queue.counts(t0)).resolves.toEqual({ waiting: 1, active: 0 });
+      await expect(queue.admit(t0, 1, TTL)).resolves.toMatchObject({ admitted: 1, expired: 0 });
+      await expect(queue.status(t2, t0)).resolves.toMatchObject({ status: 'ACTIVE' });
+      await expect(issue('u1')).resolves.toMatchObject({ created: true, state: { status: 'WAITING', position: 1 } });
+    });
+
+    it('lets concurrent rounds together admit exactly up to the limit, in arrival order, nobody twice', async () => {
+      const issued = await line(12);
+      const results = await Promise.all(Array.from({ length: 5 }, () => queue.admit(t0, 5, TTL)));
+      expect(results.reduce((sum, r) => sum + r.admitted, 0)).toBe(5);
+      expect(Math.max(...results.map((r) => r.admittedTotal))).toBe(5);
+      expect(await positions(issued)).toEqual([...Array<string>(5).fill('ACTIVE'), 1, 2, 3, 4, 5, 6, 7]);
+    });
+
+    it('counts waiting and unexpired ACTIVE tokens', async () => {
+      await expect(queue.counts(t0)).resolves.toEqual({ waiting: 0, active: 0 });
+      await line(3);
+      await queue.admit(t0, 2, TTL);
+      await expect(queue.counts(t0)).resolves.toEqual({ waiting: 1, active: 2 });
+      await expect(queue.counts(at(TTL))).resolves.toEqual({ waiting: 1, active: 0 });
+    });
+
+    it('answers ping', async () => {
+      await expect(queue.ping()).resolves.toBeUndefined();
+    });
+  });
+}
