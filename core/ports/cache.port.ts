@@ -1,3 +1,6 @@
+/** What a cache adapter reports, for metrics: a read served from the cache, a read that loaded, a cache that failed (and was bypassed). */
+export type CacheEvent = 'hit' | 'miss' | 'error';
+
 export interface CachePort {
   /**
    * Cache-aside read: the cached value of `key`, or the value of `load`
