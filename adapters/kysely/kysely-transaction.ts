@@ -2,8 +2,11 @@ import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformRes
 import { sql } from 'kysely';
 import { LeaseLostError } from '../../core/domain/errors.js';
 import type { TransactionOptions, TransactionPort, UnitOfWork } from '../../core/ports/transaction.port.js';
+import { KyselyCatalogRepository } from './kysely-catalog-repository.js';
 import { KyselyIdempotencyRepository } from './kysely-idempotency-repository.js';
 import { KyselyPointsRepository } from './kysely-points-repository.js';
+import { KyselyReservationRepository } from './kysely-reservation-repository.js';
+import { KyselySeatRepository } from './kysely-seat-repository.js';
 import type { Database } from './schema.js';
 import { translateError } from './translate-error.js';
 
@@ -40,7 +43,13 @@ export class KyselyTransactionManager implements TransactionPort {
 }
 
 function unitOfWork(db: Kysely<Database>): UnitOfWork {
-  return { points: new KyselyPointsRepository(db), idempotency: new KyselyIdempotencyRepository(db) };
+  return {
+    points: new KyselyPointsRepository(db),
+    idempotency: new KyselyIdempotencyRepository(db),
+    catalog: new KyselyCatalogRepository(db),
+    seats: new KyselySeatRepository(db),
+    reservations: new KyselyReservationRepository(db),
+  };
 }
 
 /** Once the lease is lost, every further query of the transaction fails at once instead of doing work that will be rolled back. */

@@ -13,6 +13,8 @@ type Table = Map<string, unknown>;
 export class MemoryDatabase {
   private readonly tables = new Map<string, Table>();
   private readonly rowLocks = new Map<string, { owner: MemoryTransaction; waiters: (() => void)[] }>();
+  /** Who waits for whom, for deadlock detection: a waiting transaction → the one holding the row it waits for. */
+  private readonly waitsFor = new Map<MemoryTransaction, MemoryTransaction>();
   private sequence = 0;
 
   constructor(readonly tick: Tick = immediateTick) {}
@@ -37,15 +39,38 @@ export class MemoryDatabase {
 
   /** @internal */
   async lockRow(rowId: string, tx: MemoryTransaction): Promise<void> {
-    for (;;) {
-      const lock = this.rowLocks.get(rowId);
-      if (lock === undefined) {
-        this.rowLocks.set(rowId, { owner: tx, waiters: [] });
-        return;
-      }
-      if (lock.owner === tx) return;
-      await new Promise<void>((resolve) => lock.waiters.push(resolve));
+    while (!this.tryLockRow(rowId, tx)) await this.waitForRow(rowId, tx);
+  }
+
+  /** @internal Takes the row's lock if it is free (or already this transaction's); never waits. */
+  tryLockRow(rowId: string, tx: MemoryTransaction): boolean {
+    const lock = this.rowLocks.get(rowId);
+    if (lock === undefined) {
+      this.rowLocks.set(rowId, { owner: tx, waiters: [] });
+      return true;
     }
+    return lock.owner === tx;
+  }
+
+  /**
+   * @internal Waits until another transaction's lock on the row is released,
+   * without taking it. Answers false at once when no other transaction holds
+   * it. Like Postgres, a wait that would close a cycle fails with a deadlock
+   * error (SQLSTATE 40P01) instead of hanging.
+   */
+  async waitForRow(rowId: string, tx: MemoryTransaction): Promise<boolean> {
+    const lock = this.rowLocks.get(rowId);
+    if (lock === undefined || lock.owner === tx) return false;
+    for (let owner: MemoryTransaction | undefined = lock.owner; owner !== undefined; owner = this.waitsFor.get(owner)) {
+      if (owner === tx) throw new DeadlockError(rowId);
+    }
+    this.waitsFor.set(tx, lock.owner);
+    try {
+      await new Promise<void>((resolve) => lock.waiters.push(resolve));
+    } finally {
+      this.waitsFor.delete(tx);
+    }
+    return true;
   }
 
   /** @internal */
@@ -55,6 +80,15 @@ export class MemoryDatabase {
       this.rowLocks.delete(rowId);
       for (const wake of lock?.waiters ?? []) wake();
     }
+  }
+}
+
+/** Two transactions wait for each other's rows; the one that would close the cycle fails, as in Postgres. */
+export class DeadlockError extends Error {
+  readonly code = '40P01';
+  constructor(rowId: string) {
+    super(`deadlock detected waiting for row ${rowId}`);
+    this.name = 'DeadlockError';
   }
 }
 
@@ -85,6 +119,30 @@ export class MemoryTransaction {
     const rowId = `${table}/${key}`;
     await this.db.lockRow(rowId, this);
     this.lockedRows.add(rowId);
+  }
+
+  /** Takes the row's write lock only if no other transaction holds it (`FOR UPDATE SKIP LOCKED`); answers whether it did. */
+  tryLockRow(table: string, key: string): boolean {
+    this.assertOpen();
+    const rowId = `${table}/${key}`;
+    if (!this.db.tryLockRow(rowId, this)) return false;
+    this.lockedRows.add(rowId);
+    return true;
+  }
+
+  /**
+   * Waits until another transaction holding the row's lock ends, without
+   * taking the lock (as an INSERT waits on a unique-index entry that an open
+   * transaction is changing). Answers whether it had to wait.
+   */
+  async waitForRow(table: string, key: string): Promise<boolean> {
+    this.assertOpen();
+    return this.db.waitForRow(`${table}/${key}`, this);
+  }
+
+  /** A monotonic number, like an identity or `clock_timestamp()` default: the order rows were written in. */
+  nextSequence(): number {
+    return this.db.nextSequence();
   }
 
   /** Writes a row whose lock this transaction holds. */

@@ -1,8 +1,11 @@
 import { LeaseLostError } from '../../core/domain/errors.js';
 import type { TransactionOptions, TransactionPort, UnitOfWork } from '../../core/ports/transaction.port.js';
+import { MemoryCatalogRepository } from './memory-catalog-repository.js';
 import { MemoryDatabase } from './memory-database.js';
 import { MemoryIdempotencyRepository } from './memory-idempotency-repository.js';
 import { MemoryPointsRepository } from './memory-points-repository.js';
+import { MemoryReservationRepository } from './memory-reservation-repository.js';
+import { MemorySeatRepository } from './memory-seat-repository.js';
 
 export interface MemoryTransactionOptions {
   /** Off only in property tests that show the invariants break without the database guards. */
@@ -26,6 +29,9 @@ export class MemoryTransactionManager implements TransactionPort {
     const uow: UnitOfWork = {
       points: new MemoryPointsRepository(tx, tick, this.guarded),
       idempotency: new MemoryIdempotencyRepository(tx, tick, this.guarded),
+      catalog: new MemoryCatalogRepository(tx, tick),
+      seats: new MemorySeatRepository(tx, tick, this.guarded),
+      reservations: new MemoryReservationRepository(tx, tick, this.guarded),
     };
     try {
       const result = await work(uow);

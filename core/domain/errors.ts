@@ -67,6 +67,27 @@ export class TokenNotActiveError extends DomainError {
   }
 }
 
+export class SeatUnavailableError extends DomainError {
+  readonly code = 'SEAT_UNAVAILABLE';
+  constructor(scheduleId: string, seatNo: number) {
+    super(`seat ${seatNo} of schedule ${scheduleId} is held or sold`);
+  }
+}
+
+export class ReservationNotPendingError extends DomainError {
+  readonly code = 'RESERVATION_NOT_PENDING';
+  constructor(reservationId: string, status: string) {
+    super(`reservation ${reservationId} is ${status}, not PENDING`);
+  }
+}
+
+export class ReservationExpiredError extends DomainError {
+  readonly code = 'RESERVATION_EXPIRED';
+  constructor(reservationId: string) {
+    super(`the hold of reservation ${reservationId} has ended`);
+  }
+}
+
 /** The lock could not be had: fail-fast found it held, or the bounded wait ran out. */
 export class LockBusyError extends DomainError {
   readonly code = 'LOCK_BUSY';

@@ -1,10 +1,16 @@
+import type { CatalogRepository } from './catalog.repository.js';
 import type { IdempotencyRepository } from './idempotency.repository.js';
 import type { PointsRepository } from './points.repository.js';
+import type { ReservationRepository } from './reservation.repository.js';
+import type { SeatRepository } from './seat.repository.js';
 
 /** Repositories bound to one database transaction. */
 export interface UnitOfWork {
   readonly points: PointsRepository;
   readonly idempotency: IdempotencyRepository;
+  readonly catalog: CatalogRepository;
+  readonly seats: SeatRepository;
+  readonly reservations: ReservationRepository;
 }
 
 export interface TransactionOptions {

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as points from './0001-points.js';
+import * as catalogReservations from './0002-catalog-reservations.js';
 
 /**
  * Migrations listed in code, not read from a folder: FileMigrationProvider
@@ -8,6 +9,7 @@ import * as points from './0001-points.js';
  */
 const migrations: Record<string, Migration> = {
   '0001-points': points,
+  '0002-catalog-reservations': catalogReservations,
 };
 
 export const migrationProvider: MigrationProvider = {
