@@ -11,7 +11,15 @@ import { createRedis } from '../adapters/redis/create-redis.js';
 import { RedisLock } from '../adapters/redis/redis-lock.js';
 import { RedisQueue } from '../adapters/redis/redis-queue.js';
 import { RandomTokenGenerator } from '../adapters/system/random-token-generator.js';
+import { UuidGenerator } from '../adapters/system/uuid-generator.js';
+import type { Clock } from '../core/ports/clock.port.js';
 import { systemClock } from '../core/ports/clock.port.js';
+import { CreateConcert } from '../core/usecases/catalog/create-concert.js';
+import { CreateSchedule } from '../core/usecases/catalog/create-schedule.js';
+import { GetSeatMap } from '../core/usecases/catalog/get-seat-map.js';
+import { ListConcerts } from '../core/usecases/catalog/list-concerts.js';
+import { ListSchedules } from '../core/usecases/catalog/list-schedules.js';
+import { SeedDemoCatalog } from '../core/usecases/catalog/seed-demo-catalog.js';
 import { ChargePoints } from '../core/usecases/charge-points.js';
 import { GetBalance } from '../core/usecases/get-balance.js';
 import { GetPointHistory } from '../core/usecases/get-point-history.js';
@@ -22,26 +30,37 @@ import { GetTokenStatus } from '../core/usecases/queue/get-token-status.js';
 import { IssueToken } from '../core/usecases/queue/issue-token.js';
 import type { QueueSettings } from '../core/usecases/queue/queue-settings.js';
 import { RequireActiveToken } from '../core/usecases/queue/require-active-token.js';
+import { ExpireHolds } from '../core/usecases/reservations/expire-holds.js';
+import { GetReservation } from '../core/usecases/reservations/get-reservation.js';
+import { PayReservation } from '../core/usecases/reservations/pay-reservation.js';
+import { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
 import type { Config } from './config.js';
 import { PeriodicJob } from './jobs/periodic-job.js';
 import { InstrumentedLock } from './observability/instrumented-lock.js';
 import { createLogger } from './observability/logger.js';
 import { createMetricsRegistry } from './observability/metrics-registry.js';
 import { admissionCounters, registerQueueGauges } from './observability/queue-metrics.js';
+import { expiredHoldsCounter, tokenNotExpiredCounter } from './observability/reservation-metrics.js';
 import { TOKENS } from './tokens.js';
 
+/** What a caller may put in place of the defaults: tests pass a clock they move. */
+export interface ContainerOptions {
+  readonly clock?: Clock;
+}
+
 /**
- * Config, logger, metrics, clock, token generator. Every LockPort the
+ * Config, logger, metrics, clock, token and id generators. Every LockPort the
  * container hands out is wrapped in InstrumentedLock, and every QueuePort
  * gets its gauges (activation hooks), whichever adapter bound them.
  */
-export function observabilityModule(config: Config): ContainerModule {
+export function observabilityModule(config: Config, options: ContainerOptions = {}): ContainerModule {
   return new ContainerModule(({ bind, onActivation }) => {
     bind(TOKENS.Config).toConstantValue(config);
     bind(TOKENS.Logger).toConstantValue(createLogger(config.logLevel));
     bind(TOKENS.Metrics).toResolvedValue(createMetricsRegistry);
-    bind(TOKENS.Clock).toConstantValue(systemClock);
+    bind(TOKENS.Clock).toConstantValue(options.clock ?? systemClock);
     bind(TOKENS.TokenGenerator).toConstantValue(new RandomTokenGenerator());
+    bind(TOKENS.IdGenerator).toConstantValue(new UuidGenerator());
     onActivation(TOKENS.Lock, (context, lock) => new InstrumentedLock(lock, context.get(TOKENS.Metrics)));
     onActivation(TOKENS.Queue, (context, queue) => {
       registerQueueGauges(context.get(TOKENS.Metrics), queue, context.get(TOKENS.Clock));
@@ -120,6 +139,45 @@ export const coreModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.RequireActiveToken).toResolvedValue((queue, clock) => new RequireActiveToken(queue, clock), [TOKENS.Queue, TOKENS.Clock]);
 });
 
+/** Catalog and sales: browse, admin writes, reserve, pay, expire holds. */
+export const salesModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.ListConcerts).toResolvedValue((tx) => new ListConcerts(tx), [TOKENS.Transaction]);
+  bind(TOKENS.ListSchedules).toResolvedValue((tx, clock) => new ListSchedules(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
+  bind(TOKENS.GetSeatMap).toResolvedValue((tx, clock) => new GetSeatMap(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
+  bind(TOKENS.CreateConcert).toResolvedValue((tx, ids) => new CreateConcert(tx, ids), [TOKENS.Transaction, TOKENS.IdGenerator]);
+  bind(TOKENS.CreateSchedule).toResolvedValue((tx, ids) => new CreateSchedule(tx, ids), [TOKENS.Transaction, TOKENS.IdGenerator]);
+  bind(TOKENS.SeedDemoCatalog).toResolvedValue((lock, tx, clock) => new SeedDemoCatalog(lock, tx, clock), [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock]);
+
+  bind(TOKENS.ReserveSeat).toResolvedValue(
+    (lock, tx, clock, ids, config) => new ReserveSeat(lock, tx, clock, ids, { holdTtlMs: config.holdTtlSeconds * 1_000 }),
+    [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.Config],
+  );
+  bind(TOKENS.PayReservation).toResolvedValue(
+    (lock, tx, clock, ids, expireToken, logger, metrics) => {
+      const notExpired = tokenNotExpiredCounter(metrics);
+      return new PayReservation(lock, tx, clock, ids, expireToken, {
+        lockWaitMs: 2_000,
+        onTokenNotExpired: (error) => {
+          notExpired.inc();
+          logger.warn({ err: error }, 'payment committed but its queue token could not be expired; it ends on its TTL');
+        },
+      });
+    },
+    [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.ExpireToken, TOKENS.Logger, TOKENS.Metrics],
+  );
+  bind(TOKENS.GetReservation).toResolvedValue((tx, clock) => new GetReservation(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
+  bind(TOKENS.ExpireHolds).toResolvedValue((lock, tx, clock) => new ExpireHolds(lock, tx, clock), [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock]);
+});
+
+/**
+ * How often each instance sweeps ended holds: every 5 s, or a quarter of the
+ * hold's TTL when that is shorter. Reserving already treats an ended hold as
+ * free, so the sweep only bounds how long the stored state lags.
+ */
+export function holdSweepIntervalMs(config: Pick<Config, 'holdTtlSeconds'>): number {
+  return Math.min(5_000, Math.max(100, (config.holdTtlSeconds * 1_000) / 4));
+}
+
 function queueSettings(config: Config): QueueSettings {
   return {
     activeMax: config.queue.activeMax,
@@ -144,6 +202,20 @@ export const jobsModule = new ContainerModule(({ bind }) => {
       [TOKENS.AdmitWaiters, TOKENS.Config, TOKENS.Logger, TOKENS.Metrics],
     )
     .onDeactivation((job) => job.stop());
+  bind(TOKENS.HoldSweeperJob)
+    .toResolvedValue(
+      (expireHolds, config, logger, metrics) => {
+        const expired = expiredHoldsCounter(metrics);
+        return new PeriodicJob({
+          name: 'hold-sweeper',
+          intervalMs: holdSweepIntervalMs(config),
+          logger,
+          run: async () => expired.inc(await expireHolds.execute()),
+        });
+      },
+      [TOKENS.ExpireHolds, TOKENS.Config, TOKENS.Logger, TOKENS.Metrics],
+    )
+    .onDeactivation((job) => job.stop());
 });
 
 export const httpModule = new ContainerModule(({ bind }) => {
@@ -151,30 +223,41 @@ export const httpModule = new ContainerModule(({ bind }) => {
     (tx, lock) => ({ database: () => tx.ping(), lock: () => lock.ping() }),
     [TOKENS.Transaction, TOKENS.Lock],
   );
-  bind(TOKENS.HttpApp).toResolvedValue(
-    (chargePoints, getBalance, getPointHistory, issueToken, getTokenStatus, health, metrics, logger) =>
-      createHttpApp({ chargePoints, getBalance, getPointHistory, issueToken, getTokenStatus, health, metrics, logger }),
-    [
-      TOKENS.ChargePoints,
-      TOKENS.GetBalance,
-      TOKENS.GetPointHistory,
-      TOKENS.IssueToken,
-      TOKENS.GetTokenStatus,
-      TOKENS.HealthChecks,
-      TOKENS.Metrics,
-      TOKENS.Logger,
-    ],
+  // One dependency per route group's use case: named lookups read better than eighteen positional arguments.
+  bind(TOKENS.HttpApp).toDynamicValue(
+    async (context) =>
+      createHttpApp({
+        chargePoints: await context.getAsync(TOKENS.ChargePoints),
+        getBalance: await context.getAsync(TOKENS.GetBalance),
+        getPointHistory: await context.getAsync(TOKENS.GetPointHistory),
+        issueToken: await context.getAsync(TOKENS.IssueToken),
+        getTokenStatus: await context.getAsync(TOKENS.GetTokenStatus),
+        requireActiveToken: await context.getAsync(TOKENS.RequireActiveToken),
+        listConcerts: await context.getAsync(TOKENS.ListConcerts),
+        listSchedules: await context.getAsync(TOKENS.ListSchedules),
+        getSeatMap: await context.getAsync(TOKENS.GetSeatMap),
+        createConcert: await context.getAsync(TOKENS.CreateConcert),
+        createSchedule: await context.getAsync(TOKENS.CreateSchedule),
+        adminToken: (await context.getAsync(TOKENS.Config)).adminToken,
+        reserveSeat: await context.getAsync(TOKENS.ReserveSeat),
+        getReservation: await context.getAsync(TOKENS.GetReservation),
+        payReservation: await context.getAsync(TOKENS.PayReservation),
+        health: await context.getAsync(TOKENS.HealthChecks),
+        metrics: await context.getAsync(TOKENS.Metrics),
+        logger: await context.getAsync(TOKENS.Logger),
+      }),
   );
 });
 
 /** Picks one module per port from the config; everything is a singleton. */
-export async function buildContainer(config: Config): Promise<Container> {
+export async function buildContainer(config: Config, options: ContainerOptions = {}): Promise<Container> {
   const container = new Container({ defaultScope: 'Singleton' });
   await container.load(
-    observabilityModule(config),
+    observabilityModule(config, options),
     config.redisUrl === undefined ? embeddedModule : redisModule(config.redisUrl, config.redisPrefix),
     kyselyModule(config),
     coreModule,
+    salesModule,
     jobsModule,
     httpModule,
   );

@@ -20,6 +20,16 @@ import type { ExpireToken } from '../core/usecases/queue/expire-token.js';
 import type { GetTokenStatus } from '../core/usecases/queue/get-token-status.js';
 import type { IssueToken } from '../core/usecases/queue/issue-token.js';
 import type { RequireActiveToken } from '../core/usecases/queue/require-active-token.js';
+import type { CreateConcert } from '../core/usecases/catalog/create-concert.js';
+import type { CreateSchedule } from '../core/usecases/catalog/create-schedule.js';
+import type { GetSeatMap } from '../core/usecases/catalog/get-seat-map.js';
+import type { ListConcerts } from '../core/usecases/catalog/list-concerts.js';
+import type { ListSchedules } from '../core/usecases/catalog/list-schedules.js';
+import type { SeedDemoCatalog } from '../core/usecases/catalog/seed-demo-catalog.js';
+import type { ExpireHolds } from '../core/usecases/reservations/expire-holds.js';
+import type { GetReservation } from '../core/usecases/reservations/get-reservation.js';
+import type { PayReservation } from '../core/usecases/reservations/pay-reservation.js';
+import type { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
 import type { Config } from './config.js';
 import type { PeriodicJob } from './jobs/periodic-job.js';
 
@@ -34,6 +44,8 @@ export const TOKENS = {
   Metrics: token<Registry>('Metrics'),
   Clock: token<Clock>('Clock'),
   TokenGenerator: token<IdGenerator>('TokenGenerator'),
+  /** Row ids (concerts, schedules, reservations, payments); queue tokens come from TokenGenerator. */
+  IdGenerator: token<IdGenerator>('IdGenerator'),
 
   Kysely: token<Kysely<Database>>('Kysely'),
   Redis: token<Redis>('Redis'),
@@ -52,7 +64,19 @@ export const TOKENS = {
   ExpireToken: token<ExpireToken>('ExpireToken'),
   RequireActiveToken: token<RequireActiveToken>('RequireActiveToken'),
 
+  CreateConcert: token<CreateConcert>('CreateConcert'),
+  CreateSchedule: token<CreateSchedule>('CreateSchedule'),
+  ListConcerts: token<ListConcerts>('ListConcerts'),
+  ListSchedules: token<ListSchedules>('ListSchedules'),
+  GetSeatMap: token<GetSeatMap>('GetSeatMap'),
+  SeedDemoCatalog: token<SeedDemoCatalog>('SeedDemoCatalog'),
+  ReserveSeat: token<ReserveSeat>('ReserveSeat'),
+  PayReservation: token<PayReservation>('PayReservation'),
+  GetReservation: token<GetReservation>('GetReservation'),
+  ExpireHolds: token<ExpireHolds>('ExpireHolds'),
+
   AdmissionJob: token<PeriodicJob>('AdmissionJob'),
+  HoldSweeperJob: token<PeriodicJob>('HoldSweeperJob'),
 
   HealthChecks: token<HealthChecks>('HealthChecks'),
   HttpApp: token<OpenAPIHono>('HttpApp'),

@@ -9,6 +9,8 @@ export const lockKeys = {
   reservation: (reservationId: string) => `reservation:${reservationId}`,
   /** Held fail-fast for the life of one idempotent request, to tell "still running" apart. */
   idempotency: (scope: string, key: string) => `idem:${scope}:${key}`,
+  /** Held while an instance puts the demo catalog into an empty database, so that two starting at once seed it once. */
+  demoSeed: () => 'seed:demo-catalog',
 } as const;
 
 export const cacheKeys = {

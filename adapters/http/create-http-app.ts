@@ -4,6 +4,10 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { NotFoundError, ValidationError } from '../../core/domain/errors.js';
+import type { AdminDeps } from './admin-routes.js';
+import { adminRoutes } from './admin-routes.js';
+import type { CatalogDeps } from './catalog-routes.js';
+import { catalogRoutes } from './catalog-routes.js';
 import { toErrorResponse } from './error-mapper.js';
 import { httpMetrics } from './metrics.js';
 import type { HealthChecks } from './operations-routes.js';
@@ -13,11 +17,13 @@ import { pointsRoutes } from './points-routes.js';
 import type { QueueDeps } from './queue-routes.js';
 import { queueRoutes } from './queue-routes.js';
 import { requestLogger } from './request-logger.js';
+import type { ReservationDeps } from './reservation-routes.js';
+import { reservationRoutes } from './reservation-routes.js';
 import { routeTemplate } from './route-template.js';
 import { createRouter } from './validation.js';
 
 /** What the routes need: use cases, health checks, observability. Plain values; the container fills them in. */
-export interface HttpDeps extends PointsDeps, QueueDeps {
+export interface HttpDeps extends PointsDeps, QueueDeps, CatalogDeps, AdminDeps, ReservationDeps {
   readonly health: HealthChecks;
   readonly metrics: Registry;
   readonly logger: Logger;
@@ -50,6 +56,9 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
   app.route('/', operationsRoutes(deps));
   app.route('/', pointsRoutes(deps));
   app.route('/', queueRoutes(deps));
+  app.route('/', catalogRoutes(deps));
+  app.route('/', reservationRoutes(deps));
+  app.route('/', adminRoutes(deps));
 
   app.doc('/openapi.json', {
     openapi: '3.0.3',

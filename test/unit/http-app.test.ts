@@ -14,6 +14,7 @@ import { GetBalance } from '../../core/usecases/get-balance.js';
 import { GetPointHistory } from '../../core/usecases/get-point-history.js';
 import { deferred } from '../support/deferred.js';
 import { queueUseCases } from '../support/queue-use-cases.js';
+import { salesUseCases } from '../support/sales-use-cases.js';
 
 /** The HTTP adapter over the in-memory adapters, with what a test wants to break swapped in. */
 function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; healthTimeoutMs?: number } = {}) {
@@ -21,8 +22,11 @@ function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; h
   const tx = overrides.tx ?? new MemoryTransactionManager();
   const logLines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
-  const { issueToken, getTokenStatus } = queueUseCases(systemClock);
+  const { issueToken, getTokenStatus, requireActiveToken, expireToken } = queueUseCases(systemClock);
   const app = createHttpApp({
+    ...salesUseCases({ lock, tx, clock: systemClock, expireToken }),
+    requireActiveToken,
+    adminToken: undefined,
     chargePoints: new ChargePoints(lock, tx, systemClock, { walletWaitMs: 50 }),
     getBalance: new GetBalance(tx),
     getPointHistory: new GetPointHistory(tx),

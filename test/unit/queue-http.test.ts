@@ -13,6 +13,7 @@ import { GetBalance } from '../../core/usecases/get-balance.js';
 import { GetPointHistory } from '../../core/usecases/get-point-history.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { queueUseCases } from '../support/queue-use-cases.js';
+import { salesUseCases } from '../support/sales-use-cases.js';
 
 /** The whole HTTP adapter over in-memory adapters, plus a probe route behind the guard (reservations do not exist yet). */
 function anApp(queue: QueuePort = new MemoryQueue()) {
@@ -21,6 +22,9 @@ function anApp(queue: QueuePort = new MemoryQueue()) {
   const tx = new MemoryTransactionManager();
   const lock = new MemoryLock(clock);
   const app = createHttpApp({
+    ...salesUseCases({ lock, tx, clock, expireToken: uc.expireToken }),
+    requireActiveToken: uc.requireActiveToken,
+    adminToken: undefined,
     chargePoints: new ChargePoints(lock, tx, clock),
     getBalance: new GetBalance(tx),
     getPointHistory: new GetPointHistory(tx),

@@ -1,7 +1,8 @@
 /**
  * One OS process of the multi-process charge test: real Redis lock, real
  * Postgres, `COUNT` concurrent charges of `AMOUNT` for `USER_ID`. Prints one
- * JSON line with how each charge ended.
+ * JSON line with how each charge ended. With `BARRIER_KEY`, it starts when
+ * the test opens the barrier.
  */
 import { createKysely } from '../../../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../../../adapters/kysely/kysely-transaction.js';
@@ -10,6 +11,7 @@ import { RedisLock } from '../../../adapters/redis/redis-lock.js';
 import { DomainError } from '../../../core/domain/errors.js';
 import { systemClock } from '../../../core/ports/clock.port.js';
 import { ChargePoints } from '../../../core/usecases/charge-points.js';
+import { waitAtBarrier } from './barrier.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -27,6 +29,8 @@ const lock = new RedisLock(redis, { prefix: required('REDIS_PREFIX') });
 // This test is about exactness, not the wait policy: let every charge wait its turn.
 const charge = new ChargePoints(lock, new KyselyTransactionManager(db), systemClock, { walletWaitMs: 60_000 });
 
+// With a barrier, the charges start together with the other workers' requests (the charge-and-pay race).
+if (process.env.BARRIER_KEY !== undefined) await waitAtBarrier(required('REDIS_URL'), process.env.BARRIER_KEY);
 const outcomes = await Promise.all(
   Array.from({ length: count }, () =>
     charge.execute({ userId, amount }).then(

@@ -1,0 +1,164 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { MAX_SEATS_PER_SCHEDULE } from '../../core/domain/catalog.js';
+import type { Reservation } from '../../core/domain/reservation.js';
+import { ID_PATTERN, ID_RULE } from '../../core/domain/validation.js';
+import type { RequireActiveToken } from '../../core/usecases/queue/require-active-token.js';
+import type { GetReservation } from '../../core/usecases/reservations/get-reservation.js';
+import type { PayReservation } from '../../core/usecases/reservations/pay-reservation.js';
+import type { ReserveSeat } from '../../core/usecases/reservations/reserve-seat.js';
+import { queueTokenSecurity, registerQueueTokenScheme, requireActiveToken } from './require-active-token.js';
+import { errorResponses, IdempotencyKeyHeader, idParam } from './schemas.js';
+import { createRouter } from './validation.js';
+
+export interface ReservationDeps {
+  readonly requireActiveToken: RequireActiveToken;
+  readonly reserveSeat: ReserveSeat;
+  readonly getReservation: GetReservation;
+  readonly payReservation: PayReservation;
+}
+
+const seatNoRule = `must be an integer from 1 to ${MAX_SEATS_PER_SCHEDULE}`;
+const ReserveSchema = z
+  .object(
+    {
+      scheduleId: z
+        .string({ error: (issue) => (issue.input === undefined ? 'is required' : ID_RULE) })
+        .regex(ID_PATTERN, ID_RULE)
+        .openapi({ example: 'demo-schedule-1' }),
+      seatNo: z
+        .number({ error: (issue) => (issue.input === undefined ? 'is required' : seatNoRule) })
+        .int(seatNoRule)
+        .min(1, seatNoRule)
+        .max(MAX_SEATS_PER_SCHEDULE, seatNoRule)
+        .openapi({ example: 7 }),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .openapi('ReserveRequest');
+
+const ReservationSchema = z
+  .object({
+    reservationId: z.string(),
+    scheduleId: z.string(),
+    seatNo: z.number().int(),
+    price: z.number().int(),
+    status: z.enum(['PENDING', 'CONFIRMED', 'EXPIRED']).openapi({ description: 'a PENDING reservation whose hold has ended reads EXPIRED' }),
+    expiresAt: z.string().openapi({ format: 'date-time', description: 'the hold ends at this instant, exactly' }),
+  })
+  .openapi('Reservation');
+
+const PaymentSchema = z
+  .object({
+    paymentId: z.string(),
+    reservationId: z.string(),
+    amount: z.number().int(),
+    status: z.literal('CONFIRMED'),
+    balance: z.number().int().openapi({ description: 'the wallet right after this payment' }),
+  })
+  .openapi('Payment');
+
+const ReservationParams = z.object({ reservationId: idParam('reservationId', '0b6f3c5e-8a3e-4a55-9a57-1f8d2c4b7e21') });
+const tokenErrors = {
+  401: 'TOKEN_REQUIRED (no bearer token); TOKEN_INVALID (unknown or expired token)',
+  403: 'TOKEN_NOT_ACTIVE (still waiting in the queue)',
+} as const;
+
+function routes(guard: ReturnType<typeof requireActiveToken>) {
+  const reserveRoute = createRoute({
+    method: 'post',
+    path: '/reservations',
+    tags: ['reservations'],
+    summary: 'Hold a seat for HOLD_TTL_SECONDS',
+    description: 'Answers at once on a contended seat: 409 SEAT_UNAVAILABLE when it is held or sold, LOCK_BUSY while another request holds its lock.',
+    security: queueTokenSecurity,
+    middleware: [guard] as const,
+    request: { body: { required: true, content: { 'application/json': { schema: ReserveSchema } } } },
+    responses: {
+      201: { description: 'the reservation, PENDING', content: { 'application/json': { schema: ReservationSchema } } },
+      ...errorResponses({ ...tokenErrors, 404: 'NOT_FOUND: no such schedule or seat', 409: 'SEAT_UNAVAILABLE; LOCK_BUSY' }),
+    },
+  });
+
+  const getRoute = createRoute({
+    method: 'get',
+    path: '/reservations/{reservationId}',
+    tags: ['reservations'],
+    summary: 'One of your reservations',
+    security: queueTokenSecurity,
+    middleware: [guard] as const,
+    request: { params: ReservationParams },
+    responses: {
+      200: { description: 'the reservation', content: { 'application/json': { schema: ReservationSchema } } },
+      ...errorResponses({ ...tokenErrors, 403: `${tokenErrors[403]}; FORBIDDEN (not your reservation)`, 404: 'NOT_FOUND: no such reservation' }),
+    },
+  });
+
+  const payRoute = createRoute({
+    method: 'post',
+    path: '/reservations/{reservationId}/payment',
+    tags: ['reservations'],
+    summary: 'Pay a PENDING reservation with points',
+    description:
+      'Deducts the price, records the payment, sells the seat and confirms the reservation, all or nothing; then the queue token is expired. With an Idempotency-Key, a repeat answers the same payment (200, header Idempotent-Replayed: true).',
+    security: queueTokenSecurity,
+    middleware: [guard] as const,
+    request: { params: ReservationParams, headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader }) },
+    responses: {
+      201: { description: 'the payment', content: { 'application/json': { schema: PaymentSchema } } },
+      200: { description: 'the same payment, replayed for a repeated Idempotency-Key', content: { 'application/json': { schema: PaymentSchema } } },
+      ...errorResponses({
+        ...tokenErrors,
+        403: `${tokenErrors[403]}; FORBIDDEN (not your reservation)`,
+        404: 'NOT_FOUND: no such reservation',
+        409: 'RESERVATION_EXPIRED; RESERVATION_NOT_PENDING (already paid); INSUFFICIENT_POINTS; LOCK_BUSY; IDEMPOTENCY_KEY_REUSED; IDEMPOTENCY_IN_PROGRESS (with Retry-After)',
+      }),
+    },
+  });
+
+  return { reserveRoute, getRoute, payRoute };
+}
+
+function reservationBody(reservation: Reservation) {
+  return {
+    reservationId: reservation.id,
+    scheduleId: reservation.scheduleId,
+    seatNo: reservation.seatNo,
+    price: reservation.price,
+    status: reservation.status,
+    expiresAt: reservation.expiresAt.toISOString(),
+  };
+}
+
+/** Reserving and paying: every route behind the ACTIVE-token guard, which names the user. */
+export function reservationRoutes(deps: ReservationDeps): OpenAPIHono {
+  const app = createRouter();
+  registerQueueTokenScheme(app);
+  const { reserveRoute, getRoute, payRoute } = routes(requireActiveToken(deps.requireActiveToken));
+
+  app.openapi(reserveRoute, async (c) => {
+    const { userId } = c.get('activeToken');
+    const reservation = await deps.reserveSeat.execute({ userId, ...c.req.valid('json') });
+    return c.json(reservationBody(reservation), 201);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { userId } = c.get('activeToken');
+    const { reservationId } = c.req.valid('param');
+    return c.json(reservationBody(await deps.getReservation.execute({ userId, reservationId })), 200);
+  });
+
+  app.openapi(payRoute, async (c) => {
+    const { userId, token } = c.get('activeToken');
+    const { reservationId } = c.req.valid('param');
+    const idempotencyKey = c.req.valid('header')['Idempotency-Key'];
+    const { replayed, tokenExpired: _, ...payment } = await deps.payReservation.execute({ userId, token, reservationId, idempotencyKey });
+    if (replayed) {
+      c.header('Idempotent-Replayed', 'true');
+      return c.json(payment, 200);
+    }
+    return c.json(payment, 201);
+  });
+
+  return app;
+}

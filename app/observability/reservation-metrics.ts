@@ -1,0 +1,16 @@
+import type { Registry } from 'prom-client';
+import { Counter } from 'prom-client';
+
+/** Holds this instance's sweeper ended (reservation EXPIRED, seat AVAILABLE again). */
+export function expiredHoldsCounter(registry: Registry): Counter {
+  return new Counter({ name: 'reservation_holds_expired_total', help: 'Ended holds released by this instance\'s sweeper.', registers: [registry] });
+}
+
+/** Paid sales whose queue token could not be expired (the queue was down): the token then ends on its own TTL. */
+export function tokenNotExpiredCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'payment_token_expiry_failures_total',
+    help: 'Payments that committed but could not expire their queue token.',
+    registers: [registry],
+  });
+}

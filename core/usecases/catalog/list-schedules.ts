@@ -1,0 +1,21 @@
+import type { ScheduleWithAvailability } from '../../domain/catalog.js';
+import { NotFoundError } from '../../domain/errors.js';
+import { requireId } from '../../domain/validation.js';
+import type { Clock } from '../../ports/clock.port.js';
+import type { TransactionPort } from '../../ports/transaction.port.js';
+
+/** The dates of a concert with their seats free now; an unknown concert is 404, not an empty list. */
+export class ListSchedules {
+  constructor(
+    private readonly tx: TransactionPort,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(concertId: string): Promise<ScheduleWithAvailability[]> {
+    requireId('concertId', concertId);
+    return this.tx.run(async (uow) => {
+      if ((await uow.catalog.findConcert(concertId)) === undefined) throw new NotFoundError(`no concert ${concertId}`);
+      return uow.catalog.listSchedules(concertId, this.clock.now());
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import { ForbiddenError, NotFoundError, ReservationExpiredError, ReservationNotPendingError } from '../../domain/errors.js';
+import type { Reservation } from '../../domain/reservation.js';
+import { requireId, requireIdempotencyKey } from '../../domain/validation.js';
+import { lockKeys } from '../../keys.js';
+import type { Clock } from '../../ports/clock.port.js';
+import type { IdGenerator } from '../../ports/id-generator.port.js';
+import type { LockPort } from '../../ports/lock.port.js';
+import type { TransactionPort } from '../../ports/transaction.port.js';
+import { claimOrReplay, guardInFlight, idempotentRequest } from '../idempotency.js';
+import type { ExpireToken } from '../queue/expire-token.js';
+
+export interface PayReservationInput {
+  /** The user named by the caller's ACTIVE queue token. */
+  readonly userId: string;
+  /** That token: a paid buyer leaves the queue, freeing the slot for the next waiter. */
+  readonly token: string;
+  readonly reservationId: string;
+  readonly idempotencyKey?: string;
+}
+
+export interface PaymentReceipt {
+  readonly paymentId: string;
+  readonly reservationId: string;
+  readonly amount: number;
+  readonly status: 'CONFIRMED';
+  /** The wallet's balance right after this payment. */
+  readonly balance: number;
+}
+
+export interface PayReservationOutput extends PaymentReceipt {
+  /** True when this is the stored answer of an earlier request with the same Idempotency-Key. */
+  readonly replayed: boolean;
+  /** False when the sale committed but the queue token could not be expired (it then ends on its own TTL). */
+  readonly tokenExpired: boolean;
+}
+
+export interface PayReservationOptions {
+  /** How long a payment waits for its keys (the user's own charges, a sweeper on the hold). */
+  readonly lockWaitMs: number;
+  /** Told when the token could not be expired after a committed sale; the sale stands. */
+  readonly onTokenNotExpired?: (error: unknown) => void;
+}
+
+/**
+ * Pays a PENDING reservation with points. Outside any lock: the reservation
+ * exists (404), it is the caller's (403), and, for a clear answer, it is
+ * still payable. Then the reservation's, the seat's and the wallet's keys
+ * together (every writer of a resource takes its key; the lock sorts them),
+ * and one transaction: claim the Idempotency-Key, confirm the reservation
+ * only if still PENDING and unexpired, deduct the price in one guarded
+ * statement, a USE history row, the payment, the seat SOLD. Any refusal
+ * rolls all of it back. After commit, the queue token is expired.
+ */
+export class PayReservation {
+  constructor(
+    private readonly lock: LockPort,
+    private readonly tx: TransactionPort,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly expireToken: ExpireToken,
+    private readonly options: PayReservationOptions = { lockWaitMs: 2_000 },
+  ) {}
+
+  async execute(input: PayReservationInput): Promise<PayReservationOutput> {
+    const { userId, reservationId } = input;
+    requireId('userId', userId);
+    requireId('reservationId', reservationId);
+    if (input.idempotencyKey !== undefined) requireIdempotencyKey(input.idempotencyKey);
+    const request = idempotentRequest(`pay:${reservationId}`, input.idempotencyKey, { reservationId });
+
+    const reservation = await this.tx.run((uow) => uow.reservations.find(reservationId));
+    if (reservation === undefined) throw new NotFoundError(`no reservation ${reservationId}`);
+    if (reservation.userId !== userId) throw new ForbiddenError('this reservation is not yours');
+    // A repeat with a key must reach its stored answer, so only a keyless request is refused here; the transaction re-checks anyway.
+    if (request === undefined) requirePayable(reservation, this.clock.now());
+
+    const receipt = await guardInFlight(this.lock, request, () =>
+      this.lock.withLock(
+        [lockKeys.reservation(reservationId), lockKeys.seat(reservation.scheduleId, reservation.seatNo), lockKeys.points(userId)],
+        (lease) =>
+          this.tx.run(
+            async (uow) => {
+              const stored = await claimOrReplay<PaymentReceipt>(uow, request);
+              if (stored !== undefined) return { ...stored, replayed: true };
+
+              const now = this.clock.now();
+              const confirmed = await uow.reservations.confirm(reservationId, now);
+              const amount = confirmed.price;
+              let balance: number;
+              if (amount > 0) {
+                balance = await uow.points.debit(userId, amount);
+                await uow.points.appendHistory({ userId, kind: 'USE', amount, balanceAfter: balance, at: now });
+              } else {
+                // A free seat moves no points: no history row (history amounts are positive).
+                balance = await uow.points.balanceOf(userId);
+              }
+              const paymentId = this.ids.next();
+              await uow.reservations.insertPayment({ id: paymentId, reservationId, userId, amount, at: now });
+              await uow.seats.sell(confirmed.scheduleId, confirmed.seatNo, reservationId);
+
+              const answer: PaymentReceipt = { paymentId, reservationId, amount, status: 'CONFIRMED', balance };
+              if (request !== undefined) await uow.idempotency.complete(request.scope, request.key, answer);
+              return { ...answer, replayed: false };
+            },
+            { signal: lease.signal },
+          ),
+        { wait: { kind: 'wait', maxWaitMs: this.options.lockWaitMs } },
+      ),
+    );
+
+    return { ...receipt, tokenExpired: await this.leaveQueue(input.token) };
+  }
+
+  /** The sale has committed: a token that cannot be expired now (queue down) must not turn it into an error. */
+  private async leaveQueue(token: string): Promise<boolean> {
+    try {
+      await this.expireToken.execute(token);
+      return true;
+    } catch (error) {
+      this.options.onTokenNotExpired?.(error);
+      return false;
+    }
+  }
+}
+
+/** The answers a client can act on, given before any lock is taken. */
+function requirePayable(reservation: Reservation, now: Date): void {
+  if (reservation.status === 'CONFIRMED') throw new ReservationNotPendingError(reservation.id, reservation.status);
+  if (reservation.status === 'EXPIRED' || reservation.expiresAt.getTime() <= now.getTime()) throw new ReservationExpiredError(reservation.id);
+}
