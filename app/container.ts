@@ -5,15 +5,18 @@ import type { Logger } from 'pino';
 import { createHttpApp } from '../adapters/http/create-http-app.js';
 import { createKysely } from '../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../adapters/kysely/kysely-transaction.js';
+import { MemoryCache } from '../adapters/memory/memory-cache.js';
 import { MemoryLock } from '../adapters/memory/memory-lock.js';
 import { MemoryQueue } from '../adapters/memory/memory-queue.js';
 import { createRedis } from '../adapters/redis/create-redis.js';
+import { RedisCache } from '../adapters/redis/redis-cache.js';
 import { RedisLock } from '../adapters/redis/redis-lock.js';
 import { RedisQueue } from '../adapters/redis/redis-queue.js';
 import { RandomTokenGenerator } from '../adapters/system/random-token-generator.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
 import type { Clock } from '../core/ports/clock.port.js';
 import { systemClock } from '../core/ports/clock.port.js';
+import { CatalogCache } from '../core/usecases/catalog/catalog-cache.js';
 import { CreateConcert } from '../core/usecases/catalog/create-concert.js';
 import { CreateSchedule } from '../core/usecases/catalog/create-schedule.js';
 import { GetSeatMap } from '../core/usecases/catalog/get-seat-map.js';
@@ -36,6 +39,7 @@ import { PayReservation } from '../core/usecases/reservations/pay-reservation.js
 import { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
 import type { Config } from './config.js';
 import { PeriodicJob } from './jobs/periodic-job.js';
+import { cacheEventCounter } from './observability/cache-metrics.js';
 import { InstrumentedLock } from './observability/instrumented-lock.js';
 import { createLogger } from './observability/logger.js';
 import { createMetricsRegistry } from './observability/metrics-registry.js';
@@ -69,13 +73,14 @@ export function observabilityModule(config: Config, options: ContainerOptions = 
   });
 }
 
-/** Embedded mode, one process: the in-process lock and queue. */
+/** Embedded mode, one process: the in-process lock, queue and cache. */
 export const embeddedModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.Lock).toResolvedValue((clock) => new MemoryLock(clock), [TOKENS.Clock]);
   bind(TOKENS.Queue).toResolvedValue(() => new MemoryQueue());
+  bind(TOKENS.Cache).toResolvedValue((clock, metrics) => new MemoryCache(clock, cacheEventCounter(metrics)), [TOKENS.Clock, TOKENS.Metrics]);
 });
 
-/** Distributed mode: the lock and the queue (and later the cache) in Redis, shared by every instance. */
+/** Distributed mode: the lock, the queue and the cache in Redis, shared by every instance. */
 export function redisModule(redisUrl: string, prefix: string): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.Redis)
@@ -85,6 +90,10 @@ export function redisModule(redisUrl: string, prefix: string): ContainerModule {
       });
     bind(TOKENS.Lock).toResolvedValue((redis) => new RedisLock(redis, { prefix }), [TOKENS.Redis]);
     bind(TOKENS.Queue).toResolvedValue((redis) => new RedisQueue(redis, { prefix }), [TOKENS.Redis]);
+    bind(TOKENS.Cache).toResolvedValue((redis, metrics) => new RedisCache(redis, { prefix, onEvent: cacheEventCounter(metrics) }), [
+      TOKENS.Redis,
+      TOKENS.Metrics,
+    ]);
   });
 }
 
@@ -141,21 +150,34 @@ export const coreModule = new ContainerModule(({ bind }) => {
 
 /** Catalog and sales: browse, admin writes, reserve, pay, expire holds. */
 export const salesModule = new ContainerModule(({ bind }) => {
-  bind(TOKENS.ListConcerts).toResolvedValue((tx) => new ListConcerts(tx), [TOKENS.Transaction]);
-  bind(TOKENS.ListSchedules).toResolvedValue((tx, clock) => new ListSchedules(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
-  bind(TOKENS.GetSeatMap).toResolvedValue((tx, clock) => new GetSeatMap(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
-  bind(TOKENS.CreateConcert).toResolvedValue((tx, ids) => new CreateConcert(tx, ids), [TOKENS.Transaction, TOKENS.IdGenerator]);
-  bind(TOKENS.CreateSchedule).toResolvedValue((tx, ids) => new CreateSchedule(tx, ids), [TOKENS.Transaction, TOKENS.IdGenerator]);
+  bind(TOKENS.CatalogCache).toResolvedValue((cache, tx) => new CatalogCache(cache, tx), [TOKENS.Cache, TOKENS.Transaction]);
+  bind(TOKENS.ListConcerts).toResolvedValue((tx, cache) => new ListConcerts(tx, cache), [TOKENS.Transaction, TOKENS.CatalogCache]);
+  bind(TOKENS.ListSchedules).toResolvedValue((tx, clock, cache) => new ListSchedules(tx, clock, cache), [
+    TOKENS.Transaction,
+    TOKENS.Clock,
+    TOKENS.CatalogCache,
+  ]);
+  bind(TOKENS.GetSeatMap).toResolvedValue((tx, clock, cache) => new GetSeatMap(tx, clock, cache), [TOKENS.Transaction, TOKENS.Clock, TOKENS.CatalogCache]);
+  bind(TOKENS.CreateConcert).toResolvedValue((tx, ids, cache) => new CreateConcert(tx, ids, cache), [
+    TOKENS.Transaction,
+    TOKENS.IdGenerator,
+    TOKENS.CatalogCache,
+  ]);
+  bind(TOKENS.CreateSchedule).toResolvedValue((tx, ids, cache) => new CreateSchedule(tx, ids, cache), [
+    TOKENS.Transaction,
+    TOKENS.IdGenerator,
+    TOKENS.CatalogCache,
+  ]);
   bind(TOKENS.SeedDemoCatalog).toResolvedValue((lock, tx, clock) => new SeedDemoCatalog(lock, tx, clock), [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock]);
 
   bind(TOKENS.ReserveSeat).toResolvedValue(
-    (lock, tx, clock, ids, config) => new ReserveSeat(lock, tx, clock, ids, { holdTtlMs: config.holdTtlSeconds * 1_000 }),
-    [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.Config],
+    (lock, tx, clock, ids, cache, config) => new ReserveSeat(lock, tx, clock, ids, cache, { holdTtlMs: config.holdTtlSeconds * 1_000 }),
+    [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.CatalogCache, TOKENS.Config],
   );
   bind(TOKENS.PayReservation).toResolvedValue(
-    (lock, tx, clock, ids, expireToken, logger, metrics) => {
+    (lock, tx, clock, ids, expireToken, cache, logger, metrics) => {
       const notExpired = tokenNotExpiredCounter(metrics);
-      return new PayReservation(lock, tx, clock, ids, expireToken, {
+      return new PayReservation(lock, tx, clock, ids, expireToken, cache, {
         lockWaitMs: 2_000,
         onTokenNotExpired: (error) => {
           notExpired.inc();
@@ -163,10 +185,15 @@ export const salesModule = new ContainerModule(({ bind }) => {
         },
       });
     },
-    [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.ExpireToken, TOKENS.Logger, TOKENS.Metrics],
+    [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.ExpireToken, TOKENS.CatalogCache, TOKENS.Logger, TOKENS.Metrics],
   );
   bind(TOKENS.GetReservation).toResolvedValue((tx, clock) => new GetReservation(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
-  bind(TOKENS.ExpireHolds).toResolvedValue((lock, tx, clock) => new ExpireHolds(lock, tx, clock), [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock]);
+  bind(TOKENS.ExpireHolds).toResolvedValue((lock, tx, clock, cache) => new ExpireHolds(lock, tx, clock, cache), [
+    TOKENS.Lock,
+    TOKENS.Transaction,
+    TOKENS.Clock,
+    TOKENS.CatalogCache,
+  ]);
 });
 
 /**
@@ -220,8 +247,8 @@ export const jobsModule = new ContainerModule(({ bind }) => {
 
 export const httpModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.HealthChecks).toResolvedValue(
-    (tx, lock) => ({ database: () => tx.ping(), lock: () => lock.ping() }),
-    [TOKENS.Transaction, TOKENS.Lock],
+    (tx, lock, cache) => ({ database: () => tx.ping(), lock: () => lock.ping(), cache: () => cache.ping() }),
+    [TOKENS.Transaction, TOKENS.Lock, TOKENS.Cache],
   );
   // One dependency per route group's use case: named lookups read better than eighteen positional arguments.
   bind(TOKENS.HttpApp).toDynamicValue(

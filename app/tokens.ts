@@ -32,6 +32,8 @@ import type { PayReservation } from '../core/usecases/reservations/pay-reservati
 import type { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
 import type { Config } from './config.js';
 import type { PeriodicJob } from './jobs/periodic-job.js';
+import type { CachePort } from '../core/ports/cache.port.js';
+import type { CatalogCache } from '../core/usecases/catalog/catalog-cache.js';
 
 function token<T>(name: string): ServiceIdentifier<T> {
   return Symbol.for(`concert-ticketing.${name}`);
@@ -53,6 +55,8 @@ export const TOKENS = {
   Lock: token<LockPort>('LockPort'),
   Transaction: token<TransactionPort>('TransactionPort'),
   Queue: token<QueuePort>('QueuePort'),
+  Cache: token<CachePort>('CachePort'),
+  CatalogCache: token<CatalogCache>('CatalogCache'),
 
   ChargePoints: token<ChargePoints>('ChargePoints'),
   GetBalance: token<GetBalance>('GetBalance'),

@@ -227,7 +227,7 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
       it('GET /health answers 200 with every check ok', async () => {
         const response = await request('/health');
         expect(response.status).toBe(200);
-        expect(await response.json()).toMatchObject({ status: 'ok', checks: { database: 'ok', lock: 'ok' } });
+        expect(await response.json()).toMatchObject({ status: 'ok', checks: { database: 'ok', lock: 'ok', cache: 'ok' } });
       });
 
       it('GET /metrics has HTTP metrics by route template, lock metrics and process metrics', async () => {
@@ -237,7 +237,7 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
         expect(response.status).toBe(200);
         expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
         const text = await response.text();
-        for (const name of ['http_requests_total', 'http_request_duration_seconds', 'lock_wait_seconds', 'lock_hold_seconds', 'process_cpu_seconds_total']) {
+        for (const name of ['http_requests_total', 'http_request_duration_seconds', 'lock_wait_seconds', 'lock_hold_seconds', 'cache_events_total', 'process_cpu_seconds_total']) {
           expect(text).toContain(`# TYPE ${name}`);
         }
         expect(text).toMatch(/http_requests_total\{method="POST",route="\/users\/:userId\/points\/charge",status="200"\} \d+/);

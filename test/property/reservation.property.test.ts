@@ -33,6 +33,8 @@ import { PayReservation } from '../../core/usecases/reservations/pay-reservation
 import { ReserveSeat } from '../../core/usecases/reservations/reserve-seat.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { NoopLock } from '../support/noop-lock.js';
+import { MemoryCache } from '../../adapters/memory/memory-cache.js';
+import { CatalogCache } from '../../core/usecases/catalog/catalog-cache.js';
 
 const USERS = ['u1', 'u2', 'u3'] as const;
 type User = (typeof USERS)[number];
@@ -133,10 +135,11 @@ async function runScenario(s: fc.Scheduler, scenario: Scenario, protection: Prot
   });
   tick = () => s.schedule(Promise.resolve());
 
-  const reserveSeat = new ReserveSeat(lock, tx, clock, ids, { holdTtlMs: HOLD_TTL_MS });
-  const payReservation = new PayReservation(lock, tx, clock, ids, new ExpireToken(new MemoryQueue()), { lockWaitMs: 5_000 });
+  const catalogCache = new CatalogCache(new MemoryCache(clock), tx);
+  const reserveSeat = new ReserveSeat(lock, tx, clock, ids, catalogCache, { holdTtlMs: HOLD_TTL_MS });
+  const payReservation = new PayReservation(lock, tx, clock, ids, new ExpireToken(new MemoryQueue()), catalogCache, { lockWaitMs: 5_000 });
   const chargePoints = new ChargePoints(lock, tx, clock, { walletWaitMs: 5_000 });
-  const expireHolds = new ExpireHolds(lock, tx, clock);
+  const expireHolds = new ExpireHolds(lock, tx, clock, catalogCache);
 
   const outcomes: Outcome[] = [];
   const latest = new Map<User, string>();

@@ -28,6 +28,8 @@ import { ManualClock } from '../support/manual-clock.js';
 import { queueUseCases } from '../support/queue-use-cases.js';
 import { RecordingLock } from '../support/recording-lock.js';
 import { salesUseCases, TEST_HOLD_TTL_MS } from '../support/sales-use-cases.js';
+import { MemoryCache } from '../../adapters/memory/memory-cache.js';
+import { CatalogCache } from '../../core/usecases/catalog/catalog-cache.js';
 
 const PRICE = 1_000;
 
@@ -263,7 +265,7 @@ describe('reservations and payments', () => {
       const broken = new MemoryQueue();
       broken.expire = () => Promise.reject(new DependencyUnavailableError('queue'));
       const reported = vi.fn();
-      const payReservation = new PayReservation(lock, tx, clock, new UuidGenerator(), new ExpireToken(broken), {
+      const payReservation = new PayReservation(lock, tx, clock, new UuidGenerator(), new ExpireToken(broken), new CatalogCache(new MemoryCache(clock), tx), {
         lockWaitMs: 50,
         onTokenNotExpired: reported,
       });
@@ -351,8 +353,8 @@ describe('reservations and payments', () => {
       const many = (await aSchedule(uc, { seatCount: 25 })).id;
       for (let seatNo = 1; seatNo <= 25; seatNo++) await uc.reserveSeat.execute({ userId: `u${seatNo}`, scheduleId: many, seatNo });
       clock.advance(TEST_HOLD_TTL_MS);
-      await expect(new ExpireHolds(lock, tx, clock, { batchSize: 10, maxBatches: 2 }).execute()).resolves.toBe(20);
-      await expect(new ExpireHolds(lock, tx, clock, { batchSize: 10, maxBatches: 2 }).execute()).resolves.toBe(5);
+      await expect(new ExpireHolds(lock, tx, clock, new CatalogCache(new MemoryCache(clock), tx), { batchSize: 10, maxBatches: 2 }).execute()).resolves.toBe(20);
+      await expect(new ExpireHolds(lock, tx, clock, new CatalogCache(new MemoryCache(clock), tx), { batchSize: 10, maxBatches: 2 }).execute()).resolves.toBe(5);
     });
   });
 });

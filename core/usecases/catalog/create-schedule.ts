@@ -5,6 +5,7 @@ import { NotFoundError } from '../../domain/errors.js';
 import { requireId, requireIntegerInRange } from '../../domain/validation.js';
 import type { IdGenerator } from '../../ports/id-generator.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
+import type { CatalogCache } from './catalog-cache.js';
 
 export interface CreateScheduleInput {
   readonly concertId: string;
@@ -27,6 +28,7 @@ export class CreateSchedule {
   constructor(
     private readonly tx: TransactionPort,
     private readonly ids: IdGenerator,
+    private readonly cache: CatalogCache,
   ) {}
 
   async execute(input: CreateScheduleInput): Promise<CreateScheduleOutput> {
@@ -40,6 +42,7 @@ export class CreateSchedule {
       if ((await uow.catalog.findConcert(input.concertId)) === undefined) throw new NotFoundError(`no concert ${input.concertId}`);
       await uow.catalog.createSchedule(schedule, input.price);
     });
+    await this.cache.scheduleAdded(input.concertId);
     return { ...schedule, availableSeats: schedule.totalSeats, price: input.price };
   }
 }

@@ -3,19 +3,28 @@ import { NotFoundError } from '../../domain/errors.js';
 import { requireId } from '../../domain/validation.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
+import type { CatalogCache } from './catalog-cache.js';
 
-/** The seats of a schedule as a buyer sees them now: a hold that has ended shows AVAILABLE. */
+/**
+ * The seats of a schedule as a buyer sees them now: a hold that has ended
+ * shows AVAILABLE. Served from the cache for 10 s at most, dropped when a
+ * seat is held, sold or released; a stale map can only show a seat that
+ * then answers 409 (writes never read the cache).
+ */
 export class GetSeatMap {
   constructor(
     private readonly tx: TransactionPort,
     private readonly clock: Clock,
+    private readonly cache: CatalogCache,
   ) {}
 
   async execute(scheduleId: string): Promise<Seat[]> {
     requireId('scheduleId', scheduleId);
-    return this.tx.run(async (uow) => {
-      if ((await uow.catalog.findSchedule(scheduleId)) === undefined) throw new NotFoundError(`no schedule ${scheduleId}`);
-      return uow.catalog.seatMap(scheduleId, this.clock.now());
-    });
+    return this.cache.seats(scheduleId, () =>
+      this.tx.run(async (uow) => {
+        if ((await uow.catalog.findSchedule(scheduleId)) === undefined) throw new NotFoundError(`no schedule ${scheduleId}`);
+        return uow.catalog.seatMap(scheduleId, this.clock.now());
+      }),
+    );
   }
 }

@@ -4,6 +4,7 @@ import { lockKeys } from '../../keys.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { LockPort } from '../../ports/lock.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
+import type { CatalogCache } from '../catalog/catalog-cache.js';
 
 export interface ExpireHoldsOptions {
   /** Ended holds read per batch. */
@@ -26,6 +27,7 @@ export class ExpireHolds {
     private readonly lock: LockPort,
     private readonly tx: TransactionPort,
     private readonly clock: Clock,
+    private readonly cache: CatalogCache,
     private readonly options: ExpireHoldsOptions = { batchSize: 100, maxBatches: 10 },
   ) {}
 
@@ -34,7 +36,13 @@ export class ExpireHolds {
     for (let batch = 0; batch < this.options.maxBatches; batch++) {
       const ended = await this.tx.run((uow) => uow.reservations.findEnded(this.clock.now(), this.options.batchSize));
       let expiredNow = 0;
-      for (const reservation of ended) if (await this.expireOne(reservation)) expiredNow++;
+      const changedSchedules = new Set<string>();
+      for (const reservation of ended) {
+        if (!(await this.expireOne(reservation))) continue;
+        expiredNow++;
+        changedSchedules.add(reservation.scheduleId);
+      }
+      for (const scheduleId of changedSchedules) await this.cache.seatChanged(scheduleId);
       expired += expiredNow;
       // A short batch was the last one; a batch where nothing could be expired (all busy) would only be read again.
       if (ended.length < this.options.batchSize || expiredNow === 0) break;

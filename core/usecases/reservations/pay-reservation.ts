@@ -6,6 +6,7 @@ import type { Clock } from '../../ports/clock.port.js';
 import type { IdGenerator } from '../../ports/id-generator.port.js';
 import type { LockPort } from '../../ports/lock.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
+import type { CatalogCache } from '../catalog/catalog-cache.js';
 import { claimOrReplay, guardInFlight, idempotentRequest } from '../idempotency.js';
 import type { ExpireToken } from '../queue/expire-token.js';
 
@@ -49,7 +50,8 @@ export interface PayReservationOptions {
  * and one transaction: claim the Idempotency-Key, confirm the reservation
  * only if still PENDING and unexpired, deduct the price in one guarded
  * statement, a USE history row, the payment, the seat SOLD. Any refusal
- * rolls all of it back. After commit, the queue token is expired.
+ * rolls all of it back. After commit, the seat's cached views are dropped
+ * and the queue token is expired.
  */
 export class PayReservation {
   constructor(
@@ -58,6 +60,7 @@ export class PayReservation {
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
     private readonly expireToken: ExpireToken,
+    private readonly cache: CatalogCache,
     private readonly options: PayReservationOptions = { lockWaitMs: 2_000 },
   ) {}
 
@@ -108,6 +111,7 @@ export class PayReservation {
       ),
     );
 
+    if (!receipt.replayed) await this.cache.seatChanged(reservation.scheduleId);
     return { ...receipt, tokenExpired: await this.leaveQueue(input.token) };
   }
 

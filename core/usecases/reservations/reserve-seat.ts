@@ -7,6 +7,7 @@ import type { Clock } from '../../ports/clock.port.js';
 import type { IdGenerator } from '../../ports/id-generator.port.js';
 import type { LockPort } from '../../ports/lock.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
+import type { CatalogCache } from '../catalog/catalog-cache.js';
 
 export interface ReserveSeatInput {
   /** The user named by the caller's ACTIVE queue token (the HTTP guard checked it). */
@@ -27,7 +28,8 @@ export interface ReserveSeatOptions {
  * buyer is on it: 409 LOCK_BUSY, never a queue on a contended seat), and one
  * transaction: the seat's conditional hold (AVAILABLE, or held by a hold
  * that has ended), the replaced hold's reservation EXPIRED, the new
- * reservation PENDING until now + the hold's TTL.
+ * reservation PENDING until now + the hold's TTL. After commit and release,
+ * the seat's cached views are dropped.
  */
 export class ReserveSeat {
   constructor(
@@ -35,6 +37,7 @@ export class ReserveSeat {
     private readonly tx: TransactionPort,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
+    private readonly cache: CatalogCache,
     private readonly options: ReserveSeatOptions,
   ) {}
 
@@ -49,7 +52,7 @@ export class ReserveSeat {
     // The seat as a buyer sees it now: HELD means a live hold, SOLD is final. Both would fail below anyway.
     if (seat.status !== 'AVAILABLE') throw new SeatUnavailableError(scheduleId, seatNo);
 
-    return this.lock.withLock(
+    const reservation = await this.lock.withLock(
       [lockKeys.seat(scheduleId, seatNo)],
       (lease) =>
         this.tx.run(
@@ -69,6 +72,8 @@ export class ReserveSeat {
         ),
       { wait: { kind: 'fail-fast' } },
     );
+    await this.cache.seatChanged(scheduleId);
+    return reservation;
   }
 
   /** Names what is missing: the schedule, or only that seat number. */

@@ -8,7 +8,7 @@ import { ReserveSeat } from '../../../core/usecases/reservations/reserve-seat.js
 import { outcomeOf, required, saleWorkerPorts } from './sale-worker-support.js';
 
 const ports = await saleWorkerPorts();
-const reserve = new ReserveSeat(ports.lock, ports.tx, ports.clock, ports.ids, { holdTtlMs: 300_000 });
+const reserve = new ReserveSeat(ports.lock, ports.tx, ports.clock, ports.ids, ports.catalogCache, { holdTtlMs: 300_000 });
 const scheduleId = required('SCHEDULE_ID');
 const attempt = (userId: string, seatNo: number) =>
   reserve.execute({ userId, scheduleId, seatNo }).then(

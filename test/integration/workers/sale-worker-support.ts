@@ -5,11 +5,13 @@
 import { createKysely } from '../../../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../../../adapters/kysely/kysely-transaction.js';
 import { createRedis } from '../../../adapters/redis/create-redis.js';
+import { RedisCache } from '../../../adapters/redis/redis-cache.js';
 import { RedisLock } from '../../../adapters/redis/redis-lock.js';
 import { RedisQueue } from '../../../adapters/redis/redis-queue.js';
 import { UuidGenerator } from '../../../adapters/system/uuid-generator.js';
 import { DomainError } from '../../../core/domain/errors.js';
 import { systemClock } from '../../../core/ports/clock.port.js';
+import { CatalogCache } from '../../../core/usecases/catalog/catalog-cache.js';
 import { waitAtBarrier } from './barrier.js';
 
 export function required(name: string): string {
@@ -22,11 +24,13 @@ export async function saleWorkerPorts() {
   const db = await createKysely({ databaseUrl: required('DATABASE_URL'), dataDir: '', poolSize: 10 });
   const redis = createRedis(required('REDIS_URL'));
   const prefix = required('REDIS_PREFIX');
+  const tx = new KyselyTransactionManager(db);
   return {
     db,
     redis,
     lock: new RedisLock(redis, { prefix }),
-    tx: new KyselyTransactionManager(db),
+    tx,
+    catalogCache: new CatalogCache(new RedisCache(redis, { prefix }), tx),
     queue: new RedisQueue(redis, { prefix }),
     clock: systemClock,
     ids: new UuidGenerator(),

@@ -3,7 +3,7 @@ import { ExpireHolds } from '../../../core/usecases/reservations/expire-holds.js
 import { outcomeOf, required, saleWorkerPorts } from './sale-worker-support.js';
 
 const ports = await saleWorkerPorts();
-const expireHolds = new ExpireHolds(ports.lock, ports.tx, ports.clock);
+const expireHolds = new ExpireHolds(ports.lock, ports.tx, ports.clock, ports.catalogCache);
 const errors: string[] = [];
 let expired = 0;
 
