@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, DomainError } from '../../core/domain/errors.js';
+import { DependencyUnavailableError, DomainError, LockBusyError } from '../../core/domain/errors.js';
 
 // Node socket errors: the server cannot be reached or went away.
 const NETWORK_CODES = new Set([
@@ -53,14 +53,24 @@ export function isCheckViolation(error: unknown): boolean {
 }
 
 /**
+ * 40P01 deadlock, 40001 serialization failure: Postgres rolled this
+ * transaction back so that a concurrent one could go on. Only writers that
+ * skip the application lock can meet it; the request may simply be retried.
+ */
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+
+/**
  * What a use case may see from this adapter: its own domain errors and
  * errors thrown by its work unchanged, an unreachable database as
- * `DependencyUnavailableError`. Any other database error is a bug (bad SQL,
+ * `DependencyUnavailableError`, a deadlock victim as `LockBusyError` (409,
+ * retry). Any other database error is a bug (bad SQL,
  * a constraint no repository expects) and stays as it is, so that it
  * surfaces as a 500 with its SQLSTATE, not as a 503 that invites retries.
  */
 export function translateError(error: unknown): unknown {
   if (error instanceof DomainError) return error;
   if (isConnectionError(error)) return new DependencyUnavailableError('database', { cause: error });
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) return new LockBusyError('database');
   return error;
 }

@@ -1,7 +1,7 @@
-import { LeaseLostError } from '../../core/domain/errors.js';
+import { LeaseLostError, LockBusyError } from '../../core/domain/errors.js';
 import type { TransactionOptions, TransactionPort, UnitOfWork } from '../../core/ports/transaction.port.js';
 import { MemoryCatalogRepository } from './memory-catalog-repository.js';
-import { MemoryDatabase } from './memory-database.js';
+import { DeadlockError, MemoryDatabase } from './memory-database.js';
 import { MemoryIdempotencyRepository } from './memory-idempotency-repository.js';
 import { MemoryPointsRepository } from './memory-points-repository.js';
 import { MemoryReservationRepository } from './memory-reservation-repository.js';
@@ -39,6 +39,10 @@ export class MemoryTransactionManager implements TransactionPort {
       if (options.signal?.aborted === true) throw new LeaseLostError();
       tx.commit();
       return result;
+    } catch (error) {
+      // As Postgres: the deadlock victim is rolled back and may be retried.
+      if (error instanceof DeadlockError) throw new LockBusyError('database');
+      throw error;
     } finally {
       tx.rollback();
     }

@@ -226,7 +226,7 @@ export function describeReservationContract(
         });
       }
 
-      concurrentIt('fails one of two transactions that wait for each other (a deadlock, SQLSTATE 40P01) and lets the other commit', async () => {
+      concurrentIt('fails one of two transactions that wait for each other (a deadlock) with LOCK_BUSY, and lets the other commit', async () => {
         const bothHold = [deferred(), deferred()] as const;
         // Each holds one seat, then wants the other's.
         const crossed = (mine: 0 | 1, theirs: 0 | 1) =>
@@ -241,7 +241,7 @@ export function describeReservationContract(
         const outcomes = await Promise.all([crossed(0, 1), crossed(1, 0)]);
         // The failed one rolled back, so the survivor found the other seat free.
         expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
-        expect(outcomes.find((outcome) => !outcome.ok)).toMatchObject({ error: { code: '40P01' } });
+        expect(outcomes.find((outcome) => !outcome.ok)).toMatchObject({ error: { code: 'LOCK_BUSY' } });
       });
 
       it('judges a hold on the latest committed row: a release committed while it waited frees the seat, and nothing is named replaced', async () => {
