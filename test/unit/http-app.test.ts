@@ -12,9 +12,9 @@ import type { TransactionPort } from '../../core/ports/transaction.port.js';
 import { ChargePoints } from '../../core/usecases/charge-points.js';
 import { GetBalance } from '../../core/usecases/get-balance.js';
 import { GetPointHistory } from '../../core/usecases/get-point-history.js';
-import { deferred } from '../support/deferred.js';
 import { queueUseCases } from '../support/queue-use-cases.js';
 import { salesUseCases } from '../support/sales-use-cases.js';
+import { holdLock } from '../support/hold-lock.js';
 
 /** The HTTP adapter over the in-memory adapters, with what a test wants to break swapped in. */
 function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; healthTimeoutMs?: number } = {}) {
@@ -47,28 +47,11 @@ function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; h
 }
 
 /** Holds `key` until the returned release is called. */
-async function hold(lock: MemoryLock, key: string): Promise<() => Promise<void>> {
-  const held = deferred();
-  const release = deferred();
-  const done = lock.withLock(
-    [key],
-    async () => {
-      held.resolve();
-      await release.promise;
-    },
-    { wait: { kind: 'fail-fast' } },
-  );
-  await held.promise;
-  return async () => {
-    release.resolve();
-    await done;
-  };
-}
 
 describe('HTTP adapter', () => {
   it('answers 409 IDEMPOTENCY_IN_PROGRESS with Retry-After while the same key runs', async () => {
     const { lock, charge } = anApp();
-    const release = await hold(lock, lockKeys.idempotency('charge-points:u1', 'k1'));
+    const release = await holdLock(lock, [lockKeys.idempotency('charge-points:u1', 'k1')]);
     const response = await charge('u1', 5, { 'Idempotency-Key': 'k1' });
     await release();
     expect(response.status).toBe(409);
@@ -78,7 +61,7 @@ describe('HTTP adapter', () => {
 
   it('answers 409 LOCK_BUSY when the wallet stays locked past the wait', async () => {
     const { lock, charge } = anApp();
-    const release = await hold(lock, lockKeys.points('u1'));
+    const release = await holdLock(lock, [lockKeys.points('u1')]);
     const response = await charge('u1', 5);
     await release();
     expect(response.status).toBe(409);

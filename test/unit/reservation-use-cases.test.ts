@@ -23,13 +23,13 @@ import { ExpireHolds } from '../../core/usecases/reservations/expire-holds.js';
 import { PayReservation } from '../../core/usecases/reservations/pay-reservation.js';
 import { UuidGenerator } from '../../adapters/system/uuid-generator.js';
 import { aSchedule } from '../support/catalog-builders.js';
-import { deferred } from '../support/deferred.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { queueUseCases } from '../support/queue-use-cases.js';
 import { RecordingLock } from '../support/recording-lock.js';
 import { salesUseCases, TEST_HOLD_TTL_MS } from '../support/sales-use-cases.js';
 import { MemoryCache } from '../../adapters/memory/memory-cache.js';
 import { CatalogCache } from '../../core/usecases/catalog/catalog-cache.js';
+import { holdLock } from '../support/hold-lock.js';
 
 const PRICE = 1_000;
 
@@ -57,24 +57,6 @@ describe('reservations and payments', () => {
   const pay = async (userId: string, reservationId: string, idempotencyKey?: string) =>
     uc.payReservation.execute({ userId, token: await activeToken(userId), reservationId, idempotencyKey });
 
-  /** Holds keys until the returned function is called (someone else's request in flight). */
-  async function hold(keys: string[]): Promise<() => Promise<void>> {
-    const held = deferred();
-    const release = deferred();
-    const done = memoryLock.withLock(
-      keys,
-      async () => {
-        held.resolve();
-        await release.promise;
-      },
-      { wait: { kind: 'fail-fast' } },
-    );
-    await held.promise;
-    return async () => {
-      release.resolve();
-      await done;
-    };
-  }
 
   beforeEach(async () => {
     clock = new ManualClock();
@@ -116,7 +98,7 @@ describe('reservations and payments', () => {
     });
 
     it('answers 409 LOCK_BUSY at once while another request holds the seat key', async () => {
-      const release = await hold([lockKeys.seat(scheduleId, 1)]);
+      const release = await holdLock(memoryLock, [lockKeys.seat(scheduleId, 1)]);
       await expect(reserve('u1', 1)).rejects.toBeInstanceOf(LockBusyError);
       await release();
       await expect(reserve('u1', 1)).resolves.toMatchObject({ status: 'PENDING' });
@@ -288,7 +270,7 @@ describe('reservations and payments', () => {
     it('answers LOCK_BUSY when the wallet stays busy past the bounded wait', async () => {
       await charge('u1', 5_000);
       const reservation = await reserve('u1', 1);
-      const release = await hold([lockKeys.points('u1')]);
+      const release = await holdLock(memoryLock, [lockKeys.points('u1')]);
       await expect(pay('u1', reservation.id)).rejects.toBeInstanceOf(LockBusyError);
       await release();
       await expect(pay('u1', reservation.id)).resolves.toMatchObject({ status: 'CONFIRMED' });
@@ -342,7 +324,7 @@ describe('reservations and payments', () => {
     it('skips a hold whose keys are busy (a payment or another sweeper is on it), and gets it next round', async () => {
       const reservation = await reserve('u1', 1);
       clock.advance(TEST_HOLD_TTL_MS);
-      const release = await hold([lockKeys.reservation(reservation.id)]);
+      const release = await holdLock(memoryLock, [lockKeys.reservation(reservation.id)]);
       await expect(uc.expireHolds.execute()).resolves.toBe(0);
       await expect(stored(reservation.id)).resolves.toMatchObject({ status: 'PENDING' });
       await release();
