@@ -144,7 +144,7 @@ export const coreModule = new ContainerModule(({ bind }) => {
     (queue, clock, rate, config) => new AdmitWaiters(queue, clock, rate, queueSettings(config)),
     [TOKENS.Queue, TOKENS.Clock, TOKENS.AdmissionRate, TOKENS.Config],
   );
-  bind(TOKENS.ExpireToken).toResolvedValue((queue) => new ExpireToken(queue), [TOKENS.Queue]);
+  bind(TOKENS.ExpireToken).toResolvedValue((queue, clock) => new ExpireToken(queue, clock), [TOKENS.Queue, TOKENS.Clock]);
   bind(TOKENS.RequireActiveToken).toResolvedValue((queue, clock) => new RequireActiveToken(queue, clock), [TOKENS.Queue, TOKENS.Clock]);
 });
 

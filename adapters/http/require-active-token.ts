@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { ActiveToken, RequireActiveToken } from '../../core/usecases/queue/require-active-token.js';
+import type { ActiveToken, PaymentToken, RequireActiveToken } from '../../core/usecases/queue/require-active-token.js';
 
 /** The name of the queue token's security scheme in /openapi.json. */
 export const QUEUE_TOKEN_SCHEME = 'queueToken';
@@ -12,6 +12,11 @@ export const queueTokenSecurity = [{ [QUEUE_TOKEN_SCHEME]: [] }];
 /** What the guard leaves on the context for the handlers after it. */
 export interface ActiveTokenEnv {
   Variables: { activeToken: ActiveToken };
+}
+
+/** What the payment route's guard leaves on the context: an ACTIVE token, or a spent one that may only replay. */
+export interface PaymentTokenEnv {
+  Variables: { paymentToken: PaymentToken };
 }
 
 /**
@@ -35,6 +40,21 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function requireActiveToken(guard: RequireActiveToken): MiddlewareHandler<ActiveTokenEnv> {
   return createMiddleware<ActiveTokenEnv>(async (c, next) => {
     c.set('activeToken', await guard.execute(bearerToken(c.req.header('Authorization'))));
+    await next();
+  });
+}
+
+/**
+ * The payment route's guard, and only its: as `requireActiveToken`, except
+ * that a token an earlier payment spent passes (`c.get('paymentToken').spent`)
+ * when the request carries an Idempotency-Key, so that a client whose answer
+ * was lost can retry with the token it had. PayReservation then only replays
+ * (or answers TOKEN_INVALID). Every other route keeps refusing a spent token.
+ */
+export function requirePaymentToken(guard: RequireActiveToken): MiddlewareHandler<PaymentTokenEnv> {
+  return createMiddleware<PaymentTokenEnv>(async (c, next) => {
+    const idempotencyKey = c.req.header('Idempotency-Key') || undefined;
+    c.set('paymentToken', await guard.executeForPayment(bearerToken(c.req.header('Authorization')), idempotencyKey));
     await next();
   });
 }

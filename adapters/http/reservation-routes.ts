@@ -7,7 +7,7 @@ import type { RequireActiveToken } from '../../core/usecases/queue/require-activ
 import type { GetReservation } from '../../core/usecases/reservations/get-reservation.js';
 import type { PayReservation } from '../../core/usecases/reservations/pay-reservation.js';
 import type { ReserveSeat } from '../../core/usecases/reservations/reserve-seat.js';
-import { queueTokenSecurity, registerQueueTokenScheme, requireActiveToken } from './require-active-token.js';
+import { queueTokenSecurity, registerQueueTokenScheme, requireActiveToken, requirePaymentToken } from './require-active-token.js';
 import { errorResponses, IdempotencyKeyHeader, idParam } from './schemas.js';
 import { createRouter } from './validation.js';
 
@@ -60,11 +60,11 @@ const PaymentSchema = z
 
 const ReservationParams = z.object({ reservationId: idParam('reservationId', '0b6f3c5e-8a3e-4a55-9a57-1f8d2c4b7e21') });
 const tokenErrors = {
-  401: 'TOKEN_REQUIRED (no bearer token); TOKEN_INVALID (unknown or expired token)',
+  401: 'TOKEN_REQUIRED (no bearer token); TOKEN_INVALID (unknown, expired or spent token)',
   403: 'TOKEN_NOT_ACTIVE (still waiting in the queue)',
 } as const;
 
-function routes(guard: ReturnType<typeof requireActiveToken>) {
+function routes(guard: ReturnType<typeof requireActiveToken>, paymentGuard: ReturnType<typeof requirePaymentToken>) {
   const reserveRoute = createRoute({
     method: 'post',
     path: '/reservations',
@@ -100,15 +100,16 @@ function routes(guard: ReturnType<typeof requireActiveToken>) {
     tags: ['reservations'],
     summary: 'Pay a PENDING reservation with points',
     description:
-      'Deducts the price, records the payment, sells the seat and confirms the reservation, all or nothing; then the queue token is expired. With an Idempotency-Key, a repeat answers the same payment (200, header Idempotent-Replayed: true).',
+      'Deducts the price, records the payment, sells the seat and confirms the reservation, all or nothing; then the queue token is expired. With an Idempotency-Key, a repeat answers the same payment (200, header Idempotent-Replayed: true), also with the token that payment expired (until its own expiry); that token buys nothing else (401 TOKEN_INVALID).',
     security: queueTokenSecurity,
-    middleware: [guard] as const,
+    middleware: [paymentGuard] as const,
     request: { params: ReservationParams, headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader }) },
     responses: {
       201: { description: 'the payment', content: { 'application/json': { schema: PaymentSchema } } },
       200: { description: 'the same payment, replayed for a repeated Idempotency-Key', content: { 'application/json': { schema: PaymentSchema } } },
       ...errorResponses({
         ...tokenErrors,
+        401: `${tokenErrors[401]}; a spent token is let in only to replay its payment with the same Idempotency-Key`,
         403: `${tokenErrors[403]}; FORBIDDEN (not your reservation)`,
         404: 'NOT_FOUND: no such reservation',
         409: 'RESERVATION_EXPIRED; RESERVATION_NOT_PENDING (already paid); INSUFFICIENT_POINTS; LOCK_BUSY; IDEMPOTENCY_KEY_REUSED; IDEMPOTENCY_IN_PROGRESS (with Retry-After)',
@@ -130,11 +131,15 @@ function reservationBody(reservation: Reservation) {
   };
 }
 
-/** Reserving and paying: every route behind the ACTIVE-token guard, which names the user. */
+/**
+ * Reserving and paying: every route behind the ACTIVE-token guard, which
+ * names the user; paying behind its own, which also lets a spent token
+ * replay its payment (with its Idempotency-Key) and nothing else.
+ */
 export function reservationRoutes(deps: ReservationDeps): OpenAPIHono {
   const app = createRouter();
   registerQueueTokenScheme(app);
-  const { reserveRoute, getRoute, payRoute } = routes(requireActiveToken(deps.requireActiveToken));
+  const { reserveRoute, getRoute, payRoute } = routes(requireActiveToken(deps.requireActiveToken), requirePaymentToken(deps.requireActiveToken));
 
   app.openapi(reserveRoute, async (c) => {
     const { userId } = c.get('activeToken');
@@ -149,10 +154,16 @@ export function reservationRoutes(deps: ReservationDeps): OpenAPIHono {
   });
 
   app.openapi(payRoute, async (c) => {
-    const { userId, token } = c.get('activeToken');
+    const { userId, token, spent } = c.get('paymentToken');
     const { reservationId } = c.req.valid('param');
     const idempotencyKey = c.req.valid('header')['Idempotency-Key'];
-    const { replayed, tokenExpired: _, ...payment } = await deps.payReservation.execute({ userId, token, reservationId, idempotencyKey });
+    const { replayed, tokenExpired: _, ...payment } = await deps.payReservation.execute({
+      userId,
+      token,
+      reservationId,
+      idempotencyKey,
+      tokenSpent: spent,
+    });
     if (replayed) {
       c.header('Idempotent-Replayed', 'true');
       return c.json(payment, 200);

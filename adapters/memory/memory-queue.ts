@@ -1,4 +1,4 @@
-import type { AdmissionResult, IssuedToken, QueueCounts, TokenState } from '../../core/domain/queue.js';
+import type { AdmissionResult, IssuedToken, LiveTokenState, QueueCounts, TokenState } from '../../core/domain/queue.js';
 import type { QueuePort } from '../../core/ports/queue.port.js';
 import type { Tick } from './tick.js';
 import { immediateTick } from './tick.js';
@@ -23,6 +23,8 @@ export interface MemoryQueueOptions {
 export interface QueueSnapshot {
   readonly waiting: readonly { readonly token: string; readonly userId: string; readonly seq: number }[];
   readonly active: readonly { readonly token: string; readonly userId: string; readonly seq: number; readonly expiresAt: number }[];
+  /** Tokens payment spent, kept (not live) until their ACTIVE expiry. */
+  readonly spent: readonly { readonly token: string; readonly userId: string; readonly expiresAt: number }[];
 }
 
 /**
@@ -42,6 +44,8 @@ export class MemoryQueue implements QueuePort {
   private readonly tickets = new Map<string, Ticket>();
   /** User → their one live token. */
   private readonly tokenOfUser = new Map<string, string>();
+  /** Spent token → its user and its ACTIVE expiry, ms: answered SPENT until then, never live again. */
+  private readonly spent = new Map<string, { readonly userId: string; readonly expiresAt: number }>();
 
   constructor(options: MemoryQueueOptions = {}) {
     this.tick = options.tick ?? immediateTick;
@@ -66,7 +70,8 @@ export class MemoryQueue implements QueuePort {
 
   async status(token: string, now: Date): Promise<TokenState | undefined> {
     await this.tick();
-    return this.stateOf(token, now.getTime());
+    const nowMs = now.getTime();
+    return this.stateOf(token, nowMs) ?? this.spentStateOf(token, nowMs);
   }
 
   async admit(now: Date, activeMax: number, activeTtlMs: number): Promise<AdmissionResult> {
@@ -74,13 +79,22 @@ export class MemoryQueue implements QueuePort {
     if (!this.atomic) return this.admitInSteps(nowMs, activeMax, activeTtlMs);
     await this.tick();
     const expired = this.dropExpired(nowMs);
+    this.dropSpent(nowMs);
     const admitted = this.activate(this.line.takeFront(activeMax - this.active.size), nowMs + activeTtlMs);
     return this.result(admitted, expired);
   }
 
-  async expire(token: string): Promise<boolean> {
+  async expire(token: string, now: Date): Promise<boolean> {
     await this.tick();
-    return this.forget(token);
+    const nowMs = now.getTime();
+    const ticket = this.tickets.get(token);
+    if (ticket === undefined) return false;
+    const live = this.stateOf(token, nowMs) !== undefined;
+    const expiresAt = this.active.get(token);
+    this.forget(token);
+    // Spent while ACTIVE: it still names its user until its own expiry, so that a payment retried with it can replay.
+    if (expiresAt !== undefined && expiresAt > nowMs) this.spent.set(token, { userId: ticket.userId, expiresAt });
+    return live;
   }
 
   async counts(now: Date): Promise<QueueCounts> {
@@ -98,6 +112,7 @@ export class MemoryQueue implements QueuePort {
     return {
       waiting: this.line.waiters().map(({ token }) => ({ token, ...ticket(token) })),
       active: [...this.active].map(([token, expiresAt]) => ({ token, ...ticket(token), expiresAt })),
+      spent: [...this.spent].map(([token, entry]) => ({ token, ...entry })),
     };
   }
 
@@ -109,13 +124,19 @@ export class MemoryQueue implements QueuePort {
   private async admitInSteps(nowMs: number, activeMax: number, activeTtlMs: number): Promise<AdmissionResult> {
     await this.tick();
     const expired = this.dropExpired(nowMs);
+    this.dropSpent(nowMs);
     await this.tick();
     const room = activeMax - this.active.size;
     await this.tick();
     return this.result(this.activate(this.line.takeFront(room), nowMs + activeTtlMs), expired);
   }
 
-  private stateOf(token: string, nowMs: number): TokenState | undefined {
+  private spentStateOf(token: string, nowMs: number): TokenState | undefined {
+    const spent = this.spent.get(token);
+    return spent !== undefined && spent.expiresAt > nowMs ? { status: 'SPENT', userId: spent.userId } : undefined;
+  }
+
+  private stateOf(token: string, nowMs: number): LiveTokenState | undefined {
     const ticket = this.tickets.get(token);
     if (ticket === undefined) return undefined;
     const expiresAt = this.active.get(token);
@@ -132,6 +153,11 @@ export class MemoryQueue implements QueuePort {
       expired++;
     }
     return expired;
+  }
+
+  /** Spent tokens past their expiry: forgotten, so that nothing outlives its token. */
+  private dropSpent(nowMs: number): void {
+    for (const [token, { expiresAt }] of this.spent) if (expiresAt <= nowMs) this.spent.delete(token);
   }
 
   private activate(tokens: readonly string[], expiresAt: number): number {

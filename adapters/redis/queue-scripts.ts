@@ -9,7 +9,11 @@ import { LuaScript } from './lua-script.js';
  *   queue:user-token  hash, user → live token } never a scan
  *   queue:seq         the arrival counter
  *   queue:admitted    tokens ever admitted, for the admission rate
+ *   queue:spent:<token>  hash {user, expiresAt}: an ACTIVE token payment spent, kept
+ *                     (not live) until its ACTIVE expiry so that a retried payment can
+ *                     replay; PEXPIRE'd to that same instant, so it never outlives it
  * A token is live while it is in waiting, or in active with an expiry after now.
+ * A spent token is in none of the others: it holds no slot and no user.
  * Every script takes `now` from the caller (the app's clock), never Redis TIME.
  * Redis Cluster would need one hash tag on all of these (each script touches several).
  */
@@ -40,14 +44,20 @@ return {ARGV[2], 1, 'WAITING', redis.call('zcard', KEYS[1])}
 `);
 
 /**
- * KEYS waiting, active, token-user; ARGV token, now.
- * → {'WAITING', userId, position}, {'ACTIVE', userId, expiresAt}, or nil when not live.
+ * KEYS waiting, active, token-user, spent:<token>; ARGV token, now.
+ * → {'WAITING', userId, position}, {'ACTIVE', userId, expiresAt},
+ * {'SPENT', userId, expiresAt} until the spent token's expiry, or nil.
  * One script, so that a token moving from waiting to active in between two
  * reads is never seen in neither.
  */
 export const STATUS = new LuaScript(`
 local userId = redis.call('hget', KEYS[3], ARGV[1])
-if not userId then return false end
+if not userId then
+  local spent = redis.call('hmget', KEYS[4], 'user', 'expiresAt')
+  -- The key's TTL runs on Redis's clock; the answer follows the caller's, exactly.
+  if spent[1] and spent[2] and tonumber(spent[2]) > tonumber(ARGV[2]) then return {'SPENT', spent[1], spent[2]} end
+  return false
+end
 local rank = redis.call('zrank', KEYS[1], ARGV[1])
 if rank then return {'WAITING', userId, rank + 1} end
 local expiresAt = redis.call('zscore', KEYS[2], ARGV[1])
@@ -97,14 +107,29 @@ return {admitted, #expired, redis.call('zcard', KEYS[1]), total}
 `);
 
 /**
- * KEYS waiting, active, token-user, user-token; ARGV token. → 1 when it was live, else 0.
+ * Ends a token: out of waiting or active, its user free. One ACTIVE at `now`
+ * is marked spent until its expiry (the key's TTL is the time left).
+ * KEYS waiting, active, token-user, user-token, spent:<token>; ARGV token, now.
+ * → 1 when it was live at now, else 0.
  */
 export const EXPIRE = new LuaScript(`
 local userId = redis.call('hget', KEYS[3], ARGV[1])
 if not userId then return 0 end
+local live = 0
+if redis.call('zscore', KEYS[1], ARGV[1]) then live = 1 end
+local expiresAt = redis.call('zscore', KEYS[2], ARGV[1])
 redis.call('hdel', KEYS[3], ARGV[1])
 redis.call('zrem', KEYS[1], ARGV[1])
 redis.call('zrem', KEYS[2], ARGV[1])
 if redis.call('hget', KEYS[4], userId) == ARGV[1] then redis.call('hdel', KEYS[4], userId) end
-return 1
+if expiresAt then
+  local left = tonumber(expiresAt) - tonumber(ARGV[2])
+  if left > 0 then
+    live = 1
+    redis.call('hset', KEYS[5], 'user', userId, 'expiresAt', expiresAt)
+    -- A string: Lua would format a number argument with 14 significant digits.
+    redis.call('pexpire', KEYS[5], string.format('%.0f', left))
+  end
+end
+return live
 `);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DependencyUnavailableError } from '../../core/domain/errors.js';
-import type { AdmissionResult, IssuedToken, QueueCounts, TokenState } from '../../core/domain/queue.js';
+import type { AdmissionResult, IssuedToken, LiveTokenState, QueueCounts, TokenState } from '../../core/domain/queue.js';
 import type { QueuePort } from '../../core/ports/queue.port.js';
 import type { LuaScript } from './lua-script.js';
 import { ADMIT, EXPIRE, ISSUE, STATUS } from './queue-scripts.js';
@@ -23,6 +23,8 @@ export class RedisQueue implements QueuePort {
     readonly userToken: string;
     readonly admitted: string;
   };
+  /** One key per spent token (each with its own TTL: hash fields cannot expire on their own). */
+  private readonly spentKey: (token: string) => string;
 
   constructor(
     private readonly redis: Redis,
@@ -37,22 +39,24 @@ export class RedisQueue implements QueuePort {
       userToken: key('user-token'),
       admitted: key('admitted'),
     };
+    this.spentKey = (token) => key(`spent:${token}`);
   }
 
   async issue(userId: string, candidate: string, now: Date): Promise<IssuedToken> {
     const { waiting, active, sequence, tokenUser, userToken } = this.keys;
     const reply = await this.run(ISSUE, [waiting, active, sequence, tokenUser, userToken], [userId, candidate, now.getTime()]);
     const [token, created, status, value] = reply as [string, number, 'WAITING' | 'ACTIVE', string | number];
-    const state: TokenState =
+    const state: LiveTokenState =
       status === 'WAITING' ? { status, userId, position: Number(value) } : { status, userId, expiresAt: new Date(Number(value)) };
     return { token, created: created === 1, state };
   }
 
   async status(token: string, now: Date): Promise<TokenState | undefined> {
     const { waiting, active, tokenUser } = this.keys;
-    const reply = await this.run(STATUS, [waiting, active, tokenUser], [token, now.getTime()]);
+    const reply = await this.run(STATUS, [waiting, active, tokenUser, this.spentKey(token)], [token, now.getTime()]);
     if (reply === null) return undefined;
-    const [status, userId, value] = reply as ['WAITING' | 'ACTIVE', string, string | number];
+    const [status, userId, value] = reply as ['WAITING' | 'ACTIVE' | 'SPENT', string, string | number];
+    if (status === 'SPENT') return { status, userId };
     return status === 'WAITING' ? { status, userId, position: Number(value) } : { status, userId, expiresAt: new Date(Number(value)) };
   }
 
@@ -63,9 +67,9 @@ export class RedisQueue implements QueuePort {
     return { admitted: admittedNow, expired, waiting: waitingAfter, admittedTotal };
   }
 
-  async expire(token: string): Promise<boolean> {
+  async expire(token: string, now: Date): Promise<boolean> {
     const { waiting, active, tokenUser, userToken } = this.keys;
-    return (await this.run(EXPIRE, [waiting, active, tokenUser, userToken], [token])) === 1;
+    return (await this.run(EXPIRE, [waiting, active, tokenUser, userToken, this.spentKey(token)], [token, now.getTime()])) === 1;
   }
 
   async counts(now: Date): Promise<QueueCounts> {

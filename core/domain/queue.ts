@@ -1,15 +1,24 @@
 import { TokenInvalidError, TokenRequiredError } from './errors.js';
 
-/** Where a live queue token stands. A token that is in neither state is unknown (never issued, expired or spent). */
-export type TokenState =
+/** Where a live queue token stands. A token that is in neither state is not live (never issued, expired, or spent: see TokenState). */
+export type LiveTokenState =
   | { readonly status: 'WAITING'; readonly userId: string; /** 1-based: 1 is next in line. */ readonly position: number }
   | { readonly status: 'ACTIVE'; readonly userId: string; readonly expiresAt: Date };
+
+/**
+ * What a token lookup answers: a live state, or SPENT for an ACTIVE token
+ * that payment ended (`QueuePort.expire`) before its own expiry. A SPENT
+ * token still names its user until that expiry, but it is not live: it holds
+ * no slot, never becomes ACTIVE again, and its user may take a new token. It
+ * is kept only so that a payment retried with it may replay its stored answer.
+ */
+export type TokenState = LiveTokenState | { readonly status: 'SPENT'; readonly userId: string };
 
 export interface IssuedToken {
   readonly token: string;
   /** False when the user already had a live token: this is that token, unchanged. */
   readonly created: boolean;
-  readonly state: TokenState;
+  readonly state: LiveTokenState;
 }
 
 export interface AdmissionResult {

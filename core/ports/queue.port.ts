@@ -4,7 +4,9 @@ import type { AdmissionResult, IssuedToken, QueueCounts, TokenState } from '../d
  * The waiting queue: a FIFO line of WAITING tokens and a bounded set of
  * ACTIVE ones. Time is always passed in (`now`), read by the caller from the
  * injected Clock, so that expiry is exact and tests move time instead of
- * sleeping. An ACTIVE token is live while `now < expiresAt`.
+ * sleeping. An ACTIVE token is live while `now < expiresAt`; a token that
+ * `expire` spent is not live, but `status` still answers SPENT (and its user)
+ * until that same instant.
  *
  * Every method is atomic with respect to every other call, from any
  * instance: callers never see a token between two states.
@@ -16,11 +18,15 @@ export interface QueuePort {
    * already has a live token: then answers that token with `created: false`
    * and `candidate` is dropped. One live token per user, also when two
    * requests of one user race. A user whose ACTIVE token has expired at
-   * `now` gets the new one.
+   * `now`, or was spent, gets the new one.
    */
   issue(userId: string, candidate: string, now: Date): Promise<IssuedToken>;
 
-  /** WAITING with its position, ACTIVE with its expiry, or undefined for a token that is not live at `now`. */
+  /**
+   * WAITING with its position, ACTIVE with its expiry, SPENT (with its user)
+   * for a token `expire` ended while ACTIVE and whose ACTIVE expiry is still
+   * after `now`, or undefined for any other token.
+   */
   status(token: string, now: Date): Promise<TokenState | undefined>;
 
   /**
@@ -32,8 +38,15 @@ export interface QueuePort {
    */
   admit(now: Date, activeMax: number, activeTtlMs: number): Promise<AdmissionResult>;
 
-  /** Ends a token, WAITING or ACTIVE, freeing its slot and its user. Answers false when it was not there. */
-  expire(token: string): Promise<boolean>;
+  /**
+   * Ends a token, WAITING or ACTIVE, freeing its slot and its user at once
+   * (the user may take a new token). A token ACTIVE at `now` becomes SPENT:
+   * `status` keeps answering SPENT and its user until its ACTIVE expiry (the
+   * store forgets it then, on its own: nothing outlives it), and it is never
+   * live again. A WAITING token is simply forgotten. Answers true when the
+   * token was live at `now`, false otherwise (unknown, expired, already spent).
+   */
+  expire(token: string, now: Date): Promise<boolean>;
 
   counts(now: Date): Promise<QueueCounts>;
 

@@ -93,7 +93,7 @@ export function describeQueueContract(name: string, createFixture: () => Promise
       expect(await positions(issued)).toEqual([1, 2, 3, 4, 5, 6]);
       await queue.admit(t0, 1, TTL);
       expect(await positions(issued)).toEqual(['ACTIVE', 1, 2, 3, 4, 5]);
-      await expect(queue.expire(issued[3] as string)).resolves.toBe(true);
+      await expect(queue.expire(issued[3] as string, t0)).resolves.toBe(true);
       expect(await positions(issued)).toEqual(['ACTIVE', 1, 2, undefined, 3, 4]);
       await queue.admit(t0, 3, TTL);
       expect(await positions(issued)).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', undefined, 1, 2]);
@@ -130,14 +130,65 @@ export function describeQueueContract(name: string, createFixture: () => Promise
     it('expire ends a token at once: its slot goes to the next waiter, its user may queue again; twice is fine', async () => {
       const [t1, t2] = (await line(2)) as [string, string];
       await queue.admit(t0, 1, TTL);
-      await expect(queue.expire(t1)).resolves.toBe(true);
-      await expect(queue.expire(t1)).resolves.toBe(false);
-      await expect(queue.expire(tokens.next())).resolves.toBe(false);
-      await expect(queue.status(t1, t0)).resolves.toBeUndefined();
+      await expect(queue.expire(t1, t0)).resolves.toBe(true);
+      await expect(queue.expire(t1, t0)).resolves.toBe(false);
+      await expect(queue.expire(tokens.next(), t0)).resolves.toBe(false);
+      await expect(queue.status(t1, t0)).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
       await expect(queue.counts(t0)).resolves.toEqual({ waiting: 1, active: 0 });
       await expect(queue.admit(t0, 1, TTL)).resolves.toMatchObject({ admitted: 1, expired: 0 });
       await expect(queue.status(t2, t0)).resolves.toMatchObject({ status: 'ACTIVE' });
       await expect(issue('u1')).resolves.toMatchObject({ created: true, state: { status: 'WAITING', position: 1 } });
+    });
+
+    it('spends an ACTIVE token: SPENT with its user until its own expiry, then unknown; never live again', async () => {
+      const [t1, t2, t3] = (await line(3)) as [string, string, string];
+      await queue.admit(t0, 1, TTL);
+      await expect(queue.expire(t1, at(1_000))).resolves.toBe(true);
+      await expect(queue.status(t1, at(1_000))).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
+      // Its slot is free at once, and rounds never make it ACTIVE again.
+      await expect(queue.counts(at(1_000))).resolves.toEqual({ waiting: 2, active: 0 });
+      await expect(queue.admit(at(1_000), 1, TTL)).resolves.toEqual({ admitted: 1, expired: 0, waiting: 1, admittedTotal: 2 });
+      await expect(queue.status(t2, at(1_000))).resolves.toMatchObject({ status: 'ACTIVE', userId: 'u2' });
+      await expect(queue.admit(at(2_000), 3, TTL)).resolves.toMatchObject({ admitted: 1, waiting: 0 });
+      expect(await positions([t1, t2, t3], at(2_000))).toEqual(['SPENT', 'ACTIVE', 'ACTIVE']);
+      // Spending it again changes nothing.
+      await expect(queue.expire(t1, at(2_000))).resolves.toBe(false);
+      await expect(queue.status(t1, at(TTL - 1))).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
+      await expect(queue.status(t1, at(TTL))).resolves.toBeUndefined();
+      await expect(queue.admit(at(TTL), 3, TTL)).resolves.toMatchObject({ admitted: 0, expired: 0 });
+      await expect(queue.status(t1, at(TTL))).resolves.toBeUndefined();
+      await expect(queue.expire(t1, at(TTL))).resolves.toBe(false);
+    });
+
+    it('lets the user of a SPENT token take a new one at the end of the line; the spent one stays SPENT', async () => {
+      const [t1] = (await line(2)) as [string];
+      await queue.admit(t0, 1, TTL);
+      await queue.expire(t1, t0);
+      const again = await issue('u1', at(10));
+      expect(again).toMatchObject({ created: true, state: { status: 'WAITING', userId: 'u1', position: 2 } });
+      expect(again.token).not.toBe(t1);
+      await expect(issue('u1', at(20))).resolves.toEqual({ ...again, created: false });
+      await expect(queue.status(t1, at(20))).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
+      await queue.admit(at(30), 2, TTL);
+      await expect(queue.status(again.token, at(30))).resolves.toEqual({ status: 'ACTIVE', userId: 'u1', expiresAt: at(30 + TTL) });
+      await expect(queue.status(t1, at(30))).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
+      // Spending the new one leaves both SPENT, each until its own expiry.
+      await expect(queue.expire(again.token, at(40))).resolves.toBe(true);
+      await expect(queue.status(t1, at(TTL))).resolves.toBeUndefined();
+      await expect(queue.status(again.token, at(TTL))).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
+      await expect(queue.status(again.token, at(30 + TTL))).resolves.toBeUndefined();
+    });
+
+    it('forgets a WAITING token it expires, and an ACTIVE one already past its expiry: neither is SPENT', async () => {
+      const [t1, t2] = (await line(2)) as [string, string];
+      await queue.admit(t0, 1, TTL);
+      await expect(queue.expire(t2, t0)).resolves.toBe(true);
+      await expect(queue.status(t2, t0)).resolves.toBeUndefined();
+      // Past its expiry, no round has dropped it yet: it was not live, so there is nothing to spend.
+      await expect(queue.expire(t1, at(TTL))).resolves.toBe(false);
+      await expect(queue.status(t1, at(TTL - 1))).resolves.toBeUndefined();
+      await expect(queue.counts(t0)).resolves.toEqual({ waiting: 0, active: 0 });
+      await expect(issue('u1', at(TTL))).resolves.toMatchObject({ created: true, state: { status: 'WAITING', position: 1 } });
     });
 
     it('lets concurrent rounds together admit exactly up to the limit, in arrival order, nobody twice', async () => {

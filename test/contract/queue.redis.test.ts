@@ -36,6 +36,26 @@ describe('RedisQueue', () => {
     }
   });
 
+  it('keeps a spent token in one key of its own under the prefix, which Redis drops at the token\'s expiry', async () => {
+    const redis = createIsolatedRedis(inject('redisUrl'));
+    try {
+      const queue = new RedisQueue(redis.redis, { prefix: redis.prefix });
+      const { token } = await queue.issue('u1', tokens.next(), now);
+      await queue.admit(now, 1, 60_000);
+      await queue.expire(token, new Date(now.getTime() + 20_000));
+      const key = `${redis.prefix}queue:spent:${token}`;
+      expect(await redis.redis.keys(`${redis.prefix}queue:spent:*`)).toEqual([key]);
+      const ttl = await redis.redis.pttl(key);
+      expect(ttl).toBeGreaterThan(35_000);
+      expect(ttl).toBeLessThanOrEqual(40_000);
+      await expect(redis.redis.hget(`${redis.prefix}queue:token-user`, token)).resolves.toBeNull();
+      await expect(redis.redis.hget(`${redis.prefix}queue:user-token`, 'u1')).resolves.toBeNull();
+      await expect(redis.redis.zcard(`${redis.prefix}queue:active`)).resolves.toBe(0);
+    } finally {
+      await redis.cleanup();
+    }
+  });
+
   it('admits more tokens in one round than one Lua unpack can take, in order', async () => {
     const redis = createIsolatedRedis(inject('redisUrl'));
     try {

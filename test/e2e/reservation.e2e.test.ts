@@ -284,7 +284,12 @@ function describeSaleApi(name: string, createShape: (env?: Env) => Promise<Shape
       const receipt = await paid.json();
       expect(receipt).toMatchObject({ balance: 5 });
 
-      // The token was spent by the payment: a retry needs a new one.
+      // The token was spent by the payment, but a retry with it and the same key still gets the stored answer.
+      const retried = await pay(buyer.token, reservationId, { 'Idempotency-Key': 'pay-1' });
+      expect(retried.status).toBe(200);
+      expect(retried.headers.get('Idempotent-Replayed')).toBe('true');
+      expect(await retried.json()).toEqual(receipt);
+      // So does a retry with a new token.
       const again = await aBuyer(buyer.userId);
       const replay = await pay(again.token, reservationId, { 'Idempotency-Key': 'pay-1' });
       expect(replay.status).toBe(200);
@@ -295,6 +300,57 @@ function describeSaleApi(name: string, createShape: (env?: Env) => Promise<Shape
       const third = await aBuyer(buyer.userId);
       await expectError(await pay(third.token, reservationId), 409, 'RESERVATION_NOT_PENDING');
       expect(await (await request(`/users/${buyer.userId}/points`)).json()).toMatchObject({ balance: 5 });
+    });
+
+    it('a lost answer: the token the payment spent replays it with the same key (200) until its expiry, and buys nothing else', async () => {
+      const schedule = await aSchedule();
+      const buyer = await aBuyer();
+      await charge(buyer.userId, 2 * PRICE);
+      const first = (await (await reserve(buyer.token, { scheduleId: schedule.id, seatNo: 1 })).json()) as ReservationBody;
+      const second = (await (await reserve(buyer.token, { scheduleId: schedule.id, seatNo: 2 })).json()) as ReservationBody;
+      const paid = await pay(buyer.token, first.reservationId, { 'Idempotency-Key': 'lost-1' });
+      expect(paid.status).toBe(201);
+      const receipt = await paid.json();
+
+      // The client never saw the 201: it retries with what it had.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const retried = await pay(buyer.token, first.reservationId, { 'Idempotency-Key': 'lost-1' });
+        expect(retried.status).toBe(200);
+        expect(retried.headers.get('Idempotent-Replayed')).toBe('true');
+        expect(await retried.json()).toEqual(receipt);
+      }
+
+      // Anything else with the spent token: 401, and nothing changes.
+      await expectError(await pay(buyer.token, first.reservationId), 401, 'TOKEN_INVALID');
+      await expectError(await pay(buyer.token, first.reservationId, { 'Idempotency-Key': 'lost-2' }), 401, 'TOKEN_INVALID');
+      await expectError(await pay(buyer.token, second.reservationId, { 'Idempotency-Key': 'lost-1' }), 401, 'TOKEN_INVALID');
+      await expectError(await pay(buyer.token, second.reservationId), 401, 'TOKEN_INVALID');
+      await expectError(await request(`/reservations/${first.reservationId}`, { headers: bearer(buyer.token) }), 401, 'TOKEN_INVALID');
+      await expectError(await reserve(buyer.token, { scheduleId: schedule.id, seatNo: 3 }), 401, 'TOKEN_INVALID');
+      await expectError(await request('/queue/tokens/current', { headers: bearer(buyer.token) }), 401, 'TOKEN_INVALID');
+      expect(await statusOf(schedule.id, 2)).toBe('HELD');
+      expect(await statusOf(schedule.id, 3)).toBe('AVAILABLE');
+      expect(await (await request(`/users/${buyer.userId}/points`)).json()).toMatchObject({ balance: PRICE });
+
+      // The user takes a new token, and pays the other seat with it; the old one still only replays.
+      const issued = await request('/queue/tokens', json({ userId: buyer.userId }));
+      expect(issued.status).toBe(201);
+      const fresh = ((await issued.json()) as { token: string }).token;
+      expect(fresh).not.toBe(buyer.token);
+      await shape.application.container.get(TOKENS.AdmitWaiters).execute();
+      const paidSecond = await pay(fresh, second.reservationId, { 'Idempotency-Key': 'lost-2' });
+      expect(paidSecond.status).toBe(201);
+      expect(await paidSecond.json()).toMatchObject({ reservationId: second.reservationId, balance: 0 });
+      // A spent token replays any stored payment of its user (nothing new is bought), and nothing else.
+      expect((await pay(buyer.token, second.reservationId, { 'Idempotency-Key': 'lost-2' })).status).toBe(200);
+      expect((await pay(buyer.token, first.reservationId, { 'Idempotency-Key': 'lost-1' })).status).toBe(200);
+      await expectError(await pay(buyer.token, second.reservationId, { 'Idempotency-Key': 'lost-3' }), 401, 'TOKEN_INVALID');
+
+      // Past the token's own expiry (QUEUE_TOKEN_TTL_SECONDS), it is unknown: even a replay needs a new token.
+      shape.clock.advance(600_000);
+      await expectError(await pay(buyer.token, first.reservationId, { 'Idempotency-Key': 'lost-1' }), 401, 'TOKEN_INVALID');
+      const later = await aBuyer(buyer.userId);
+      expect((await pay(later.token, first.reservationId, { 'Idempotency-Key': 'lost-1' })).status).toBe(200);
     });
 
     it('needs an ACTIVE token: none 401, unknown 401, waiting 403', async () => {

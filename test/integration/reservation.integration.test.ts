@@ -48,7 +48,7 @@ describe('reserving and paying on real Redis and Postgres', () => {
     client = createRedis(inject('redisUrl'));
     const lock = new RedisLock(client, { prefix: redis.prefix });
     const tx = new KyselyTransactionManager(db);
-    const expireToken = new ExpireToken(new RedisQueue(client, { prefix: redis.prefix }));
+    const expireToken = new ExpireToken(new RedisQueue(client, { prefix: redis.prefix }), systemClock);
     uc = salesUseCases({ lock, tx, clock: systemClock, expireToken, holdTtlMs: 300_000 });
     chargePoints = new ChargePoints(lock, tx, systemClock);
   });

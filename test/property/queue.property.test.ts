@@ -1,7 +1,8 @@
 /**
  * The waiting queue under every interleaving fast-check's scheduler picks:
  * users arriving (some twice), several admitters running rounds at once,
- * the clock moving (ACTIVE tokens expire), tokens expired as payment will.
+ * the clock moving (ACTIVE tokens expire), tokens expired as payment will
+ * (an ACTIVE one is then kept SPENT until its expiry: never live again).
  * Each lane runs its commands in order; lanes run concurrently. The memory
  * queue awaits a scheduled tick before each step, and the invariants are
  * checked on its whole state around every tick, not only at the end.
@@ -53,6 +54,8 @@ class Watcher {
   private previous = new Map<string, Seen>();
   private readonly activeUntil = new Map<string, number>();
   private lastAdmittedSeq = 0;
+  /** Every token ever seen SPENT: none may be live again. */
+  private readonly everSpent = new Set<string>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -68,8 +71,15 @@ class Watcher {
       if (current.has(token)) throw new Error(`token #${seen.seq} is both waiting and active`);
       const other = tokenOfUser.get(seen.userId);
       if (other !== undefined) throw new Error(`user ${seen.userId} holds two live tokens (#${current.get(other)?.seq} and #${seen.seq})`);
+      if (this.everSpent.has(token)) throw new Error(`token #${seen.seq} of ${seen.userId} is ${seen.state} again after it was spent`);
       current.set(token, seen);
       tokenOfUser.set(seen.userId, token);
+    }
+    for (const { token, userId, expiresAt } of snapshot.spent) {
+      if (current.has(token)) throw new Error(`a token of ${userId} is both spent and live`);
+      if (!this.expireAsked.has(token)) throw new Error(`a token of ${userId} is spent though nobody expired it`);
+      if (this.activeUntil.get(token) !== expiresAt) throw new Error(`a spent token of ${userId} is kept until ${expiresAt}, not its ACTIVE expiry`);
+      this.everSpent.add(token);
     }
 
     const firstWaiting = Math.min(...snapshot.waiting.map((w) => w.seq));

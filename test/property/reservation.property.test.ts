@@ -137,7 +137,7 @@ async function runScenario(s: fc.Scheduler, scenario: Scenario, protection: Prot
 
   const catalogCache = new CatalogCache(new MemoryCache(clock), tx);
   const reserveSeat = new ReserveSeat(lock, tx, clock, ids, catalogCache, { holdTtlMs: HOLD_TTL_MS });
-  const payReservation = new PayReservation(lock, tx, clock, ids, new ExpireToken(new MemoryQueue()), catalogCache, { lockWaitMs: 5_000 });
+  const payReservation = new PayReservation(lock, tx, clock, ids, new ExpireToken(new MemoryQueue(), clock), catalogCache, { lockWaitMs: 5_000 });
   const chargePoints = new ChargePoints(lock, tx, clock, { walletWaitMs: 5_000 });
   const expireHolds = new ExpireHolds(lock, tx, clock, catalogCache);
 

@@ -27,7 +27,7 @@ export function queueUseCases(
     issueToken: new IssueToken(queue, options.tokens ?? new RandomTokenGenerator(), clock),
     getTokenStatus: new GetTokenStatus(queue, clock, rate, settings),
     admitWaiters: new AdmitWaiters(queue, clock, rate, settings),
-    expireToken: new ExpireToken(queue),
+    expireToken: new ExpireToken(queue, clock),
     requireActiveToken: new RequireActiveToken(queue, clock),
   };
 }

@@ -120,6 +120,53 @@ describe('queue use cases', () => {
     });
   });
 
+  describe('RequireActiveToken.executeForPayment', () => {
+    it('lets an ACTIVE token through, marked not spent, with or without a key', async () => {
+      const { token } = await arrive('buyer');
+      await uc.admitWaiters.execute();
+      const expected = { token, userId: 'buyer', expiresAt: new Date(clock.now().getTime() + 60_000), spent: false };
+      await expect(uc.requireActiveToken.executeForPayment(token, undefined)).resolves.toEqual(expected);
+      await expect(uc.requireActiveToken.executeForPayment(token, 'k1')).resolves.toEqual(expected);
+    });
+
+    it('lets a spent token through only with an Idempotency-Key, marked spent, until its own expiry', async () => {
+      const { token } = await arrive('buyer');
+      await uc.admitWaiters.execute();
+      clock.advance(1_000);
+      await uc.expireToken.execute(token);
+      await expect(uc.requireActiveToken.executeForPayment(token, 'k1')).resolves.toEqual({ token, userId: 'buyer', spent: true });
+      await expect(uc.requireActiveToken.executeForPayment(token, undefined)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+      await expect(uc.requireActiveToken.execute(token)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+      clock.advance(58_999);
+      await expect(uc.requireActiveToken.executeForPayment(token, 'k1')).resolves.toMatchObject({ spent: true });
+      clock.advance(1);
+      await expect(uc.requireActiveToken.executeForPayment(token, 'k1')).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    });
+
+    it('refuses missing, malformed, unknown and WAITING tokens as execute does, key or not', async () => {
+      await expect(uc.requireActiveToken.executeForPayment(undefined, 'k1')).rejects.toMatchObject({ code: 'TOKEN_REQUIRED' });
+      await expect(uc.requireActiveToken.executeForPayment('not a token', 'k1')).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+      await expect(uc.requireActiveToken.executeForPayment('A'.repeat(22), 'k1')).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+      await Promise.all([arrive('u1'), arrive('u2')]);
+      const waiting = await arrive('u3');
+      await uc.admitWaiters.execute();
+      await expect(uc.requireActiveToken.executeForPayment(waiting.token, 'k1')).rejects.toMatchObject({ code: 'TOKEN_NOT_ACTIVE', position: 1 });
+    });
+  });
+
+  describe('a spent token', () => {
+    it('reads TOKEN_INVALID in its status, frees its slot and lets its user take a new token', async () => {
+      const [first] = await Promise.all([arrive('u1'), arrive('u2'), arrive('u3')]);
+      await uc.admitWaiters.execute();
+      await uc.expireToken.execute(first!.token);
+      await expect(uc.getTokenStatus.execute(first!.token)).rejects.toBeInstanceOf(TokenInvalidError);
+      await expect(uc.queue.counts(clock.now())).resolves.toEqual({ waiting: 1, active: 1 });
+      const again = await arrive('u1');
+      expect(again).toMatchObject({ created: true, state: { status: 'WAITING', userId: 'u1', position: 2 } });
+      expect(again.token).not.toBe(first!.token);
+    });
+  });
+
   describe('ExpireToken', () => {
     it('frees the slot for the next round, and ignores what is not a token', async () => {
       const [first, second] = await Promise.all([arrive('u1'), arrive('u2'), arrive('u3')]);

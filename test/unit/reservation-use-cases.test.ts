@@ -12,6 +12,7 @@ import {
   ReservationExpiredError,
   ReservationNotPendingError,
   SeatUnavailableError,
+  TokenInvalidError,
 } from '../../core/domain/errors.js';
 import type { Reservation } from '../../core/domain/reservation.js';
 import { lockKeys } from '../../core/keys.js';
@@ -162,7 +163,9 @@ describe('reservations and payments', () => {
         { kind: 'USE', amount: PRICE, balanceAfter: 4_000, at: clock.now() },
         { kind: 'CHARGE', amount: 5_000, balanceAfter: 5_000 },
       ]);
-      await expect(queue.queue.status(token, clock.now())).resolves.toBeUndefined();
+      // Spent: it holds no slot, but still names its user (until its own expiry) so that a retry can replay.
+      await expect(queue.queue.status(token, clock.now())).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
+      await expect(queue.queue.counts(clock.now())).resolves.toEqual({ waiting: 0, active: 0 });
     });
 
     it('answers 404 for an unknown reservation and 403 for someone else\'s, before any lock, writing nothing', async () => {
@@ -222,6 +225,61 @@ describe('reservations and payments', () => {
       await expect(new GetPointHistory(tx).execute('u1')).resolves.toHaveLength(3);
     });
 
+    it('replays the stored payment to the token that payment spent, with the same key: no write, no wallet lock', async () => {
+      await charge('u1', 5_000);
+      const reservation = await reserve('u1', 1);
+      const token = await activeToken('u1');
+      const first = await uc.payReservation.execute({ userId: 'u1', token, reservationId: reservation.id, idempotencyKey: 'pay-1' });
+      await expect(queue.requireActiveToken.executeForPayment(token, 'pay-1')).resolves.toMatchObject({ spent: true });
+      await charge('u1', 10);
+      lock.calls.length = 0;
+
+      const again = await uc.payReservation.execute({ userId: 'u1', token, reservationId: reservation.id, idempotencyKey: 'pay-1', tokenSpent: true });
+      expect(again).toEqual({ ...first, replayed: true, tokenExpired: true });
+      expect(lock.calls).toEqual([{ keys: [lockKeys.idempotency(`pay:${reservation.id}`, 'pay-1')], wait: 'fail-fast' }]);
+      expect(await balanceOf('u1')).toBe(4_010);
+      await expect(new GetPointHistory(tx).execute('u1')).resolves.toHaveLength(3);
+      await expect(queue.queue.status(token, clock.now())).resolves.toEqual({ status: 'SPENT', userId: 'u1' });
+    });
+
+    it('refuses a spent token anything but a replay (TOKEN_INVALID), before any write, claiming no key', async () => {
+      await charge('u1', 5_000);
+      await charge('u2', 5_000);
+      const paid = await reserve('u1', 1);
+      const pending = await reserve('u1', 2);
+      const others = await reserve('u2', 3);
+      const token = await activeToken('u1');
+      await uc.payReservation.execute({ userId: 'u1', token, reservationId: paid.id, idempotencyKey: 'pay-1' });
+      await pay('u2', others.id, 'pay-3');
+      const spent = (reservationId: string, idempotencyKey?: string) =>
+        uc.payReservation.execute({ userId: 'u1', token, reservationId, idempotencyKey, tokenSpent: true });
+
+      await expect(spent(paid.id)).rejects.toBeInstanceOf(TokenInvalidError);
+      await expect(spent(paid.id, 'another-key')).rejects.toBeInstanceOf(TokenInvalidError);
+      await expect(spent(pending.id, 'pay-2')).rejects.toBeInstanceOf(TokenInvalidError);
+      await expect(spent(pending.id, 'pay-1')).rejects.toBeInstanceOf(TokenInvalidError);
+      await expect(spent(others.id, 'pay-3')).rejects.toBeInstanceOf(TokenInvalidError);
+      await expect(spent('nope', 'pay-1')).rejects.toBeInstanceOf(TokenInvalidError);
+
+      await expect(stored(pending.id)).resolves.toMatchObject({ status: 'PENDING' });
+      expect(await seatOf(2)).toBe('HELD');
+      expect(await balanceOf('u1')).toBe(4_000);
+      // The refused key was not kept: with a new ACTIVE token it pays the reservation.
+      await expect(pay('u1', pending.id, 'pay-2')).resolves.toMatchObject({ replayed: false, balance: 3_000 });
+    });
+
+    it('answers IDEMPOTENCY_IN_PROGRESS to a spent token\'s replay while its key is in flight', async () => {
+      await charge('u1', 5_000);
+      const reservation = await reserve('u1', 1);
+      const token = await activeToken('u1');
+      await uc.payReservation.execute({ userId: 'u1', token, reservationId: reservation.id, idempotencyKey: 'pay-1' });
+      const release = await holdLock(memoryLock, [lockKeys.idempotency(`pay:${reservation.id}`, 'pay-1')]);
+      const replay = () => uc.payReservation.execute({ userId: 'u1', token, reservationId: reservation.id, idempotencyKey: 'pay-1', tokenSpent: true });
+      await expect(replay()).rejects.toMatchObject({ code: 'IDEMPOTENCY_IN_PROGRESS' });
+      await release();
+      await expect(replay()).resolves.toMatchObject({ replayed: true });
+    });
+
     it('scopes the key to the reservation: the same key pays another reservation', async () => {
       await charge('u1', 5_000);
       const one = await reserve('u1', 1);
@@ -247,7 +305,7 @@ describe('reservations and payments', () => {
       const broken = new MemoryQueue();
       broken.expire = () => Promise.reject(new DependencyUnavailableError('queue'));
       const reported = vi.fn();
-      const payReservation = new PayReservation(lock, tx, clock, new UuidGenerator(), new ExpireToken(broken), new CatalogCache(new MemoryCache(clock), tx), {
+      const payReservation = new PayReservation(lock, tx, clock, new UuidGenerator(), new ExpireToken(broken, clock), new CatalogCache(new MemoryCache(clock), tx), {
         lockWaitMs: 50,
         onTokenNotExpired: reported,
       });

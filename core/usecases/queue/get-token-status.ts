@@ -27,7 +27,8 @@ export class GetTokenStatus {
 
   async execute(token: string | undefined): Promise<TokenStatusOutput> {
     const state = await this.queue.status(requireTokenFormat(token), this.clock.now());
-    if (state === undefined) throw new TokenInvalidError();
+    // A spent token is not live: to the client it is gone, like an expired one.
+    if (state === undefined || state.status === 'SPENT') throw new TokenInvalidError();
     if (state.status === 'ACTIVE') return { status: 'ACTIVE', expiresAt: state.expiresAt };
     return { status: 'WAITING', position: state.position, etaSeconds: this.etaSeconds(state.position) };
   }

@@ -1,4 +1,4 @@
-import { ForbiddenError, NotFoundError, ReservationExpiredError, ReservationNotPendingError } from '../../domain/errors.js';
+import { ForbiddenError, NotFoundError, ReservationExpiredError, ReservationNotPendingError, TokenInvalidError } from '../../domain/errors.js';
 import type { Reservation } from '../../domain/reservation.js';
 import { requireId, requireIdempotencyKey } from '../../domain/validation.js';
 import { lockKeys } from '../../keys.js';
@@ -7,16 +7,23 @@ import type { IdGenerator } from '../../ports/id-generator.port.js';
 import type { LockPort } from '../../ports/lock.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
 import type { CatalogCache } from '../catalog/catalog-cache.js';
+import type { IdempotentRequest } from '../idempotency.js';
 import { claimOrReplay, guardInFlight, idempotentRequest } from '../idempotency.js';
 import type { ExpireToken } from '../queue/expire-token.js';
 
 export interface PayReservationInput {
-  /** The user named by the caller's ACTIVE queue token. */
+  /** The user named by the caller's queue token (ACTIVE, or SPENT with `tokenSpent`). */
   readonly userId: string;
   /** That token: a paid buyer leaves the queue, freeing the slot for the next waiter. */
   readonly token: string;
   readonly reservationId: string;
   readonly idempotencyKey?: string;
+  /**
+   * The token was spent by an earlier payment (RequireActiveToken.executeForPayment).
+   * Such a request may only replay: the stored answer of this Idempotency-Key
+   * on this reservation, or TOKEN_INVALID. A spent token buys nothing new.
+   */
+  readonly tokenSpent?: boolean;
 }
 
 export interface PaymentReceipt {
@@ -51,7 +58,11 @@ export interface PayReservationOptions {
  * only if still PENDING and unexpired, deduct the price in one guarded
  * statement, a USE history row, the payment, the seat SOLD. Any refusal
  * rolls all of it back. After commit, the seat's cached views are dropped
- * and the queue token is expired.
+ * and the queue token is expired (spent).
+ *
+ * With a spent token (`tokenSpent`), only a replay: a client whose answer was
+ * lost retries with the token it had and the same Idempotency-Key, and gets
+ * the stored payment. No reservation, seat or wallet lock: nothing is written.
  */
 export class PayReservation {
   constructor(
@@ -70,6 +81,7 @@ export class PayReservation {
     requireId('reservationId', reservationId);
     if (input.idempotencyKey !== undefined) requireIdempotencyKey(input.idempotencyKey);
     const request = idempotentRequest(`pay:${reservationId}`, input.idempotencyKey, { reservationId });
+    if (input.tokenSpent === true) return this.replayOnly(userId, reservationId, request);
 
     const reservation = await this.tx.run((uow) => uow.reservations.find(reservationId));
     if (reservation === undefined) throw new NotFoundError(`no reservation ${reservationId}`);
@@ -113,6 +125,29 @@ export class PayReservation {
 
     if (!receipt.replayed) await this.cache.seatChanged(reservation.scheduleId);
     return { ...receipt, tokenExpired: await this.leaveQueue(input.token) };
+  }
+
+  /**
+   * A spent token's request: the stored receipt of its key, or TOKEN_INVALID
+   * for anything else (no key, a key never used here, someone else's or an
+   * unknown reservation), so that it learns nothing it could not before.
+   * The key's own lock still applies: a request with that key in flight
+   * answers IDEMPOTENCY_IN_PROGRESS. A key never used is claimed and at once
+   * rolled back with the refusal.
+   */
+  private async replayOnly(userId: string, reservationId: string, request: IdempotentRequest | undefined): Promise<PayReservationOutput> {
+    if (request === undefined) throw new TokenInvalidError();
+    const reservation = await this.tx.run((uow) => uow.reservations.find(reservationId));
+    if (reservation === undefined || reservation.userId !== userId) throw new TokenInvalidError();
+    const stored = await guardInFlight(this.lock, request, () =>
+      this.tx.run(async (uow) => {
+        const answer = await claimOrReplay<PaymentReceipt>(uow, request);
+        if (answer === undefined) throw new TokenInvalidError();
+        return answer;
+      }),
+    );
+    // The token is spent already: nothing to expire.
+    return { ...stored, replayed: true, tokenExpired: true };
   }
 
   /** The sale has committed: a token that cannot be expired now (queue down) must not turn it into an error. */

@@ -9,7 +9,7 @@ import { outcomeOf, required, saleWorkerPorts } from './sale-worker-support.js';
 
 const ports = await saleWorkerPorts();
 // This worker is about the race with the hold's end, not the wait policy: each payment waits its turn on the wallet.
-const pay = new PayReservation(ports.lock, ports.tx, ports.clock, ports.ids, new ExpireToken(ports.queue), ports.catalogCache, { lockWaitMs: 60_000 });
+const pay = new PayReservation(ports.lock, ports.tx, ports.clock, ports.ids, new ExpireToken(ports.queue, ports.clock), ports.catalogCache, { lockWaitMs: 60_000 });
 const userId = required('USER_ID');
 
 await ports.start();
