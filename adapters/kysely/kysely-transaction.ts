@@ -33,6 +33,15 @@ export class KyselyTransactionManager implements TransactionPort {
     }
   }
 
+  async read<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    try {
+      // Straight on the pool: each statement runs on its own, no BEGIN/COMMIT.
+      return await work(unitOfWork(this.db));
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
   async ping(): Promise<void> {
     try {
       await sql`select 1`.execute(this.db);

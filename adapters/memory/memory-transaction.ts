@@ -1,6 +1,7 @@
 import { LeaseLostError, LockBusyError } from '../../core/domain/errors.js';
 import type { TransactionOptions, TransactionPort, UnitOfWork } from '../../core/ports/transaction.port.js';
 import { MemoryCatalogRepository } from './memory-catalog-repository.js';
+import type { MemoryTransaction } from './memory-database.js';
 import { DeadlockError, MemoryDatabase } from './memory-database.js';
 import { MemoryIdempotencyRepository } from './memory-idempotency-repository.js';
 import { MemoryPointsRepository } from './memory-points-repository.js';
@@ -26,13 +27,7 @@ export class MemoryTransactionManager implements TransactionPort {
     const { tick } = this.db;
     await tick();
     const tx = this.db.begin();
-    const uow: UnitOfWork = {
-      points: new MemoryPointsRepository(tx, tick, this.guarded),
-      idempotency: new MemoryIdempotencyRepository(tx, tick, this.guarded),
-      catalog: new MemoryCatalogRepository(tx, tick),
-      seats: new MemorySeatRepository(tx, tick, this.guarded),
-      reservations: new MemoryReservationRepository(tx, tick, this.guarded),
-    };
+    const uow = this.unitOfWork(tx);
     try {
       const result = await work(uow);
       await tick();
@@ -48,5 +43,27 @@ export class MemoryTransactionManager implements TransactionPort {
     }
   }
 
+  /** A transaction that is never committed: each read sees the latest committed rows, as autocommit statements do. */
+  async read<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    await this.db.tick();
+    const tx = this.db.begin();
+    try {
+      return await work(this.unitOfWork(tx));
+    } finally {
+      tx.rollback();
+    }
+  }
+
   async ping(): Promise<void> {}
+
+  private unitOfWork(tx: MemoryTransaction): UnitOfWork {
+    const { tick } = this.db;
+    return {
+      points: new MemoryPointsRepository(tx, tick, this.guarded),
+      idempotency: new MemoryIdempotencyRepository(tx, tick, this.guarded),
+      catalog: new MemoryCatalogRepository(tx, tick),
+      seats: new MemorySeatRepository(tx, tick, this.guarded),
+      reservations: new MemoryReservationRepository(tx, tick, this.guarded),
+    };
+  }
 }

@@ -27,6 +27,14 @@ export interface TransactionPort {
    */
   run<T>(work: (uow: UnitOfWork) => Promise<T>, options?: TransactionOptions): Promise<T>;
 
+  /**
+   * Runs read-only `work` outside a transaction: each statement sees what
+   * was committed when it ran, and no BEGIN/COMMIT round trips are paid.
+   * For the cheap reads before a lock (fail fast) and for the read paths;
+   * never for a read that a write depends on (re-read inside `run`).
+   */
+  read<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
+
   /** Answers when the database is reachable; throws otherwise. */
   ping(): Promise<void>;
 }

@@ -8,7 +8,7 @@ export class GetBalance {
 
   async execute(userId: string): Promise<Balance> {
     requireId('userId', userId);
-    const balance = await this.tx.run((uow) => uow.points.balanceOf(userId));
+    const balance = await this.tx.read((uow) => uow.points.balanceOf(userId));
     return { userId, balance };
   }
 }

@@ -10,6 +10,6 @@ export class GetPointHistory {
 
   async execute(userId: string): Promise<PointHistoryEntry[]> {
     requireId('userId', userId);
-    return this.tx.run((uow) => uow.points.history(userId, HISTORY_PAGE_SIZE));
+    return this.tx.read((uow) => uow.points.history(userId, HISTORY_PAGE_SIZE));
   }
 }

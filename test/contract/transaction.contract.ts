@@ -38,6 +38,13 @@ export function describeTransactionContract(name: string, createFixture: () => P
       await expect(balance('never-charged')).resolves.toBe(0);
     });
 
+    it('reads committed data outside a transaction, and passes errors on', async () => {
+      await tx.run((uow) => uow.points.credit('u1', 300, LIMIT));
+      await expect(tx.read((uow) => uow.points.balanceOf('u1'))).resolves.toBe(300);
+      const boom = new Error('boom');
+      await expect(tx.read(async () => Promise.reject(boom))).rejects.toBe(boom);
+    });
+
     it('rolls back and rethrows when the work throws', async () => {
       const boom = new Error('boom');
       await expect(

@@ -71,6 +71,7 @@ describe('HTTP adapter', () => {
   it('answers 503 SERVICE_UNAVAILABLE when the database is down', async () => {
     const down: TransactionPort = {
       run: () => Promise.reject(new DependencyUnavailableError('database')),
+      read: () => Promise.reject(new DependencyUnavailableError('database')),
       ping: () => Promise.reject(new DependencyUnavailableError('database')),
     };
     const { app, charge } = anApp({ tx: down });
@@ -81,7 +82,11 @@ describe('HTTP adapter', () => {
   });
 
   it('answers 500 INTERNAL for a bug, logs it with its stack, and does not leak its message', async () => {
-    const broken: TransactionPort = { run: () => Promise.reject(new Error('secret detail')), ping: async () => {} };
+    const broken: TransactionPort = {
+      run: () => Promise.reject(new Error('secret detail')),
+      read: () => Promise.reject(new Error('secret detail')),
+      ping: async () => {},
+    };
     const { app, logLines } = anApp({ tx: broken });
     const response = await app.request('/users/u1/points');
     expect(response.status).toBe(500);

@@ -60,7 +60,7 @@ export class CatalogCache {
   private async concertOf(scheduleId: string): Promise<string | undefined> {
     const known = this.concertOfSchedule.get(scheduleId);
     if (known !== undefined) return known;
-    const schedule = await this.tx.run((uow) => uow.catalog.findSchedule(scheduleId));
+    const schedule = await this.tx.read((uow) => uow.catalog.findSchedule(scheduleId));
     if (schedule === undefined) return undefined;
     if (this.concertOfSchedule.size >= MEMO_LIMIT) this.concertOfSchedule.clear();
     this.concertOfSchedule.set(scheduleId, schedule.concertId);

@@ -21,7 +21,7 @@ export class GetSeatMap {
   async execute(scheduleId: string): Promise<Seat[]> {
     requireId('scheduleId', scheduleId);
     return this.cache.seats(scheduleId, () =>
-      this.tx.run(async (uow) => {
+      this.tx.read(async (uow) => {
         if ((await uow.catalog.findSchedule(scheduleId)) === undefined) throw new NotFoundError(`no schedule ${scheduleId}`);
         return uow.catalog.seatMap(scheduleId, this.clock.now());
       }),

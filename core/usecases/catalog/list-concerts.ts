@@ -10,6 +10,6 @@ export class ListConcerts {
   ) {}
 
   async execute(): Promise<Concert[]> {
-    return this.cache.concerts(() => this.tx.run((uow) => uow.catalog.listConcerts()));
+    return this.cache.concerts(() => this.tx.read((uow) => uow.catalog.listConcerts()));
   }
 }

@@ -20,7 +20,7 @@ export class ListSchedules {
   async execute(concertId: string): Promise<ScheduleWithAvailability[]> {
     requireId('concertId', concertId);
     return this.cache.schedules(concertId, () =>
-      this.tx.run(async (uow) => {
+      this.tx.read(async (uow) => {
         if ((await uow.catalog.findConcert(concertId)) === undefined) throw new NotFoundError(`no concert ${concertId}`);
         return uow.catalog.listSchedules(concertId, this.clock.now());
       }),

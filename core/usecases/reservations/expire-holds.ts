@@ -34,7 +34,7 @@ export class ExpireHolds {
   async execute(): Promise<number> {
     let expired = 0;
     for (let batch = 0; batch < this.options.maxBatches; batch++) {
-      const ended = await this.tx.run((uow) => uow.reservations.findEnded(this.clock.now(), this.options.batchSize));
+      const ended = await this.tx.read((uow) => uow.reservations.findEnded(this.clock.now(), this.options.batchSize));
       let expiredNow = 0;
       const changedSchedules = new Set<string>();
       for (const reservation of ended) {

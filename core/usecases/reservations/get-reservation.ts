@@ -18,7 +18,7 @@ export class GetReservation {
   async execute(input: { readonly userId: string; readonly reservationId: string }): Promise<Reservation> {
     requireId('userId', input.userId);
     requireId('reservationId', input.reservationId);
-    const reservation = await this.tx.run((uow) => uow.reservations.find(input.reservationId));
+    const reservation = await this.tx.read((uow) => uow.reservations.find(input.reservationId));
     if (reservation === undefined) throw new NotFoundError(`no reservation ${input.reservationId}`);
     if (reservation.userId !== input.userId) throw new ForbiddenError('this reservation is not yours');
     const ended = reservation.status === 'PENDING' && reservation.expiresAt.getTime() <= this.clock.now().getTime();

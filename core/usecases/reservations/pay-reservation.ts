@@ -83,7 +83,7 @@ export class PayReservation {
     const request = idempotentRequest(`pay:${reservationId}`, input.idempotencyKey, { reservationId });
     if (input.tokenSpent === true) return this.replayOnly(userId, reservationId, request);
 
-    const reservation = await this.tx.run((uow) => uow.reservations.find(reservationId));
+    const reservation = await this.tx.read((uow) => uow.reservations.find(reservationId));
     if (reservation === undefined) throw new NotFoundError(`no reservation ${reservationId}`);
     if (reservation.userId !== userId) throw new ForbiddenError('this reservation is not yours');
     // A repeat with a key must reach its stored answer, so only a keyless request is refused here; the transaction re-checks anyway.
@@ -137,7 +137,7 @@ export class PayReservation {
    */
   private async replayOnly(userId: string, reservationId: string, request: IdempotentRequest | undefined): Promise<PayReservationOutput> {
     if (request === undefined) throw new TokenInvalidError();
-    const reservation = await this.tx.run((uow) => uow.reservations.find(reservationId));
+    const reservation = await this.tx.read((uow) => uow.reservations.find(reservationId));
     if (reservation === undefined || reservation.userId !== userId) throw new TokenInvalidError();
     const stored = await guardInFlight(this.lock, request, () =>
       this.tx.run(async (uow) => {

@@ -47,7 +47,7 @@ export class ReserveSeat {
     requireId('scheduleId', scheduleId);
     requireIntegerInRange('seatNo', seatNo, 1, MAX_SEATS_PER_SCHEDULE);
 
-    const seat = await this.tx.run((uow) => uow.catalog.findSeat(scheduleId, seatNo, this.clock.now()));
+    const seat = await this.tx.read((uow) => uow.catalog.findSeat(scheduleId, seatNo, this.clock.now()));
     if (seat === undefined) throw await this.notFound(scheduleId, seatNo);
     // The seat as a buyer sees it now: HELD means a live hold, SOLD is final. Both would fail below anyway.
     if (seat.status !== 'AVAILABLE') throw new SeatUnavailableError(scheduleId, seatNo);
@@ -78,7 +78,7 @@ export class ReserveSeat {
 
   /** Names what is missing: the schedule, or only that seat number. */
   private async notFound(scheduleId: string, seatNo: number): Promise<NotFoundError> {
-    const schedule = await this.tx.run((uow) => uow.catalog.findSchedule(scheduleId));
+    const schedule = await this.tx.read((uow) => uow.catalog.findSchedule(scheduleId));
     return schedule === undefined ? new NotFoundError(`no schedule ${scheduleId}`) : new NotFoundError(`schedule ${scheduleId} has no seat ${seatNo}`);
   }
 }
