@@ -4,7 +4,7 @@
  *   beside bare Redis at the same concurrency: a plain SET, and a small Lua
  *   script (EVALSHA), on one ioredis client as the app uses; and a plain SET
  *   one at a time (one round trip each);
- * - one admission round (drop 100 expired, admit 100) with 1,000 and with
+ * - one admission round (drop 100 expired, admit 100) with 1,000, 10,000 and
  *   100,000 waiting: the round reads only the front of the line, so its time
  *   should not grow with the line (O(admitted), not O(waiting)).
  * The caller owns `prefix` and the service (started with REDIS_PREFIX=prefix);
@@ -66,7 +66,8 @@ export interface QueueFigures {
   readonly issueOverSet: number;
   /** Token issue rate over the one-at-a-time SET rate. */
   readonly issueOverSetOneAtATime: number;
-  readonly admission: readonly [AdmissionRound, AdmissionRound];
+  /** With 1,000, 10,000 and 100,000 waiting. */
+  readonly admission: readonly [AdmissionRound, AdmissionRound, AdmissionRound];
   /** Round time p50 with 100,000 waiting over with 1,000; ≈ 1 when the round is O(admitted). */
   readonly admissionGrowth: number;
 }
@@ -74,7 +75,7 @@ export interface QueueFigures {
 export const QUEUE_TARGETS = { issueOverSet: 0.25 } as const;
 
 const ADMIT_PER_ROUND = 100;
-const LINES = [1_000, 100_000] as const;
+const LINES = [1_000, 10_000, 100_000] as const;
 const ROUNDS = 40;
 const TTL_MS = 600_000;
 
@@ -97,7 +98,8 @@ export async function benchQueue(opts: QueueBenchOptions): Promise<QueueFigures>
     await deleteWorkerKeys(redis, opts.prefix, connections);
 
     const small = await admissionRounds(redis, `${opts.prefix}queue-bench-${LINES[0]}:`, LINES[0]);
-    const large = await admissionRounds(redis, `${opts.prefix}queue-bench-${LINES[1]}:`, LINES[1]);
+    const middle = await admissionRounds(redis, `${opts.prefix}queue-bench-${LINES[1]}:`, LINES[1]);
+    const large = await admissionRounds(redis, `${opts.prefix}queue-bench-${LINES[2]}:`, LINES[2]);
     return {
       connections,
       issue,
@@ -106,7 +108,7 @@ export async function benchQueue(opts: QueueBenchOptions): Promise<QueueFigures>
       setOneAtATime,
       issueOverSet: issue.createdRps / set.opsPerS,
       issueOverSetOneAtATime: issue.createdRps / setOneAtATime.opsPerS,
-      admission: [small, large],
+      admission: [small, middle, large],
       admissionGrowth: large.round.p50 / small.round.p50,
     };
   } finally {

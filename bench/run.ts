@@ -15,13 +15,15 @@ import pg from 'pg';
 import { createKysely } from '../adapters/kysely/create-kysely.js';
 import { migrateToLatest } from '../adapters/kysely/migrate.js';
 import { createRedis } from '../adapters/redis/create-redis.js';
-import { bareHono, pgWriteTransaction } from './ceilings.js';
+import { bareHono, pgPayTransaction, pgReserveTransaction, pgWriteTransaction } from './ceilings.js';
 import { chargeOverHttp } from './charge.js';
 import type { ChargeFigures } from './charge.js';
 import { lockAndRoundTrip } from './lock.js';
+import { benchQueue } from './queue.js';
 import type { Results } from './report.js';
 import { NOT_IDLE, renderCharts, renderReport } from './report.js';
-import { busyShare, machineCpu } from './support.js';
+import { benchReservations } from './reservation.js';
+import { busyShare, machineCpu, startChild } from './support.js';
 import { formatNumber } from './svg.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -37,6 +39,13 @@ const SETTINGS = {
   txSeconds: 5,
   loadSeconds: 8,
   warmupSeconds: 2,
+  // Reserve and pay (bench/reservation.ts): distinct seats (each with its own user and ACTIVE token) made ready for the reserve load.
+  reserveCapacity: 16_000,
+  hotAttempts: 1_000,
+  hotRounds: 3,
+  // Fewer connections than the pool has: the lock hold without the wait for a pooled connection.
+  lightConnections: 4,
+  lightSeconds: 3,
 };
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
@@ -84,6 +93,7 @@ async function machine(): Promise<Results['machine']> {
     os: `${os.type()} ${os.release()} (${os.arch()})`,
     cpus: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}`,
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    cores: cpus.length,
     node: process.version,
     redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
     postgres: rows[0]?.server_version ?? 'unknown',
@@ -114,6 +124,9 @@ async function main(): Promise<void> {
   const lock = await lockAndRoundTrip(redis, prefix, SETTINGS.lockCalls);
   log('ceiling: Postgres write transaction');
   const tx = await pgWriteTransaction(benchDbUrl, { poolSize: SETTINGS.poolSize, concurrency: SETTINGS.connections, durationS: SETTINGS.txSeconds });
+  log('ceiling: Postgres reservation and payment write transactions');
+  const txOptions = { poolSize: SETTINGS.poolSize, concurrency: SETTINGS.connections, durationS: SETTINGS.txSeconds };
+  const saleTx = { reserve: await pgReserveTransaction(benchDbUrl, txOptions), pay: await pgPayTransaction(benchDbUrl, txOptions) };
   log('ceiling: bare Hono routes (GET, JSON POST)');
   const hono = await bareHono({ connections: SETTINGS.connections, durationS: SETTINGS.loadSeconds, warmupS: SETTINGS.warmupSeconds });
 
@@ -144,6 +157,30 @@ async function main(): Promise<void> {
     });
   }
 
+  log('waiting queue: token issue over HTTP, bare Redis SET and script, admission rounds');
+  const queueChild = await startChild(fileURLToPath(new URL('./serve.ts', import.meta.url)), {
+    ...process.env,
+    DATABASE_URL: benchDbUrl,
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    SEED_DEMO: 'false',
+  });
+  const queue = await benchQueue({ redisUrl: REDIS_URL, prefix, serviceUrl: queueChild.url, ...load }).finally(() => queueChild.stop());
+
+  log('reserve and pay over HTTP: distinct seats, then one hot seat');
+  const sale = await benchReservations({
+    ...load,
+    // A Redis prefix of its own: the queue run above left its waiting line under `prefix`.
+    env: { ...process.env, DATABASE_URL: benchDbUrl, REDIS_URL, REDIS_PREFIX: `${prefix}sale:` },
+    reserveCapacity: SETTINGS.reserveCapacity,
+    hotAttempts: SETTINGS.hotAttempts,
+    hotRounds: SETTINGS.hotRounds,
+    lightConnections: SETTINGS.lightConnections,
+    lightS: SETTINGS.lightSeconds,
+  });
+
   const results: Results = {
     date: new Date(),
     machine: await machine(),
@@ -151,16 +188,25 @@ async function main(): Promise<void> {
     settings: SETTINGS,
     lock,
     tx,
+    saleTx,
     hono,
     charge,
     localLock,
     embedded,
+    queue,
+    sale,
     elapsedS: (performance.now() - started) / 1000,
   };
   await mkdir(REPORTS, { recursive: true });
   for (const [file, svg] of Object.entries(renderCharts(results))) await writeFile(path.join(REPORTS, file), svg);
   await writeFile(path.join(REPORTS, 'benchmark.md'), renderReport(results));
   printSummary(results);
+  // The one figure that is about correctness, not speed: any other count than one winner per hot seat is a bug.
+  const wrong = sale.hot.filter((round) => round.winners !== 1);
+  if (wrong.length > 0) {
+    process.exitCode = 1;
+    console.error(`hot seat: ${wrong.map((round) => round.winners).join(', ')} winners in ${wrong.length} round(s), not exactly 1`);
+  }
 }
 
 /** The key figures and every ratio, for a terminal or a CI log. */
@@ -192,6 +238,28 @@ function printSummary(r: Results): void {
   if (local) lines.push(line('charge in-proc lock', `${f(local.load.okRps)} req/s  p50 ${f(local.load.p50)} ms  p99 ${f(local.load.p99)} ms  (Redis lock = ${f(d.load.okRps / local.load.okRps)}x this)`));
   const e = r.embedded?.distinct;
   if (e) lines.push(line('charge embedded', `${f(e.load.okRps)} req/s  p50 ${f(e.load.p50)} ms  p99 ${f(e.load.p99)} ms  non2xx ${e.load.non2xx}  = ${f(e.load.okRps / d.load.okRps)}x Redis+Postgres`));
+  const q = r.queue;
+  lines.push(
+    line('token issue', `${f(q.issue.createdRps)} req/s  p50 ${f(q.issue.p50)} ms  p99 ${f(q.issue.p99)} ms  non2xx ${q.issue.non2xx}`),
+    line('', `= ${f(q.issueOverSet)}x SET pipelined (${f(q.set.opsPerS)}/s, target >= 0.25), ${f(q.issueOverSetOneAtATime)}x SET one at a time (${f(q.setOneAtATime.opsPerS)}/s), ${f(q.issue.createdRps / r.hono.post.okRps)}x Hono POST`),
+    line('admission round p50', `${q.admission.map((a) => `${f(a.round.p50)} ms @ ${a.waiting}`).join(', ')}  growth ${f(q.admissionGrowth)}x (target <= 2)`),
+  );
+  const s = r.sale;
+  const seat = s.reserve.locks.find((l) => l.family === 'seat');
+  const seatLight = s.reserveLight.locks.find((l) => l.family === 'seat');
+  const pay3 = s.pay.locks.find((l) => l.family === 'point+reservation+seat');
+  const pay3Light = s.payLight.locks.find((l) => l.family === 'point+reservation+seat');
+  lines.push(
+    line('Postgres reserve tx', `${f(r.saleTx.reserve.txPerS)} tx/s  p50 ${f(r.saleTx.reserve.latency.p50)} ms;  pay tx ${f(r.saleTx.pay.txPerS)} tx/s  p50 ${f(r.saleTx.pay.latency.p50)} ms`),
+    line('reserve distinct', `${f(s.reserve.load.okRps)} req/s  p50 ${f(s.reserve.load.p50)} ms  p99 ${f(s.reserve.load.p99)} ms  non2xx ${s.reserve.load.non2xx}${s.reserve.load.exhausted ? ' (ran out of seats)' : ''}`),
+    line('', `= ${f(s.reserve.load.okRps / r.saleTx.reserve.txPerS)}x bare reserve tx (target >= 0.5), ${f(s.reserve.load.okRps / r.tx.txPerS)}x bare charge tx, ${f(s.reserve.load.okRps / r.hono.post.okRps)}x Hono POST; service ${s.reserve.serviceCores.toFixed(2)} cores, ${f(s.reserve.serviceCpuMsPerRequest)} ms CPU/reserve`),
+    line('', `seat hold p50 ~${f(seat?.holdP50 ?? NaN)} ms p99 ~${f(seat?.holdP99 ?? NaN)} ms; with ${s.lightConnections} conns ${f(s.reserveLight.load.okRps)} req/s, hold p50 ~${f(seatLight?.holdP50 ?? NaN)} ms (target <= 3)`),
+    line('pay', `${f(s.pay.load.okRps)} req/s  p50 ${f(s.pay.load.p50)} ms  p99 ${f(s.pay.load.p99)} ms  non2xx ${s.pay.load.non2xx}${s.pay.load.exhausted ? ' (ran out of reservations)' : ''}  = ${f(s.pay.load.okRps / r.saleTx.pay.txPerS)}x bare pay tx`),
+    line('', `point+reservation+seat hold p50 ~${f(pay3?.holdP50 ?? NaN)} ms p99 ~${f(pay3?.holdP99 ?? NaN)} ms; with ${s.lightConnections} conns ${f(s.payLight.load.okRps)} req/s, hold p50 ~${f(pay3Light?.holdP50 ?? NaN)} ms`),
+    ...s.hot.map((round, i) =>
+      line(i === 0 ? 'hot seat' : '', `round ${i + 1}: ${round.winners} x 201 (must be 1), all ${round.attempts} answered in ${f(round.allAnsweredMs)} ms (target <= 1000)  p50 ${f(round.latency.p50)} ms  p99 ${f(round.latency.p99)} ms  ${JSON.stringify(round.codes)}`),
+    ),
+  );
   lines.push(`report: ${path.join(REPORTS, 'benchmark.md')} (${r.elapsedS.toFixed(0)} s)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -50,7 +50,9 @@ export interface Child {
  * once the child prints `BENCH_READY <url>`.
  */
 export function startChild(file: string, env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_PROFILE_DIR=<dir>: every child writes a V8 CPU profile there when it exits (node refuses --cpu-prof in NODE_OPTIONS).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   let lines = 0;
   return new Promise<Child>((resolve, reject) => {
     const timer = setTimeout(() => {
