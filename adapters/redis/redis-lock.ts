@@ -7,7 +7,7 @@ import { DependencyUnavailableError, LeaseLostError, LockBusyError } from '../..
 import type { Lease, LockOptions, LockPort } from '../../core/ports/lock.port.js';
 
 export interface RedisLockOptions {
-  /** Namespace of every key this lock writes: `<prefix>lock:<key>` (the mutex) and `<prefix>fence:<key>` (its fencing counter). */
+  /** Namespace of every key this lock writes: `<prefix>lock:<key>` (the mutex) and `<prefix>fence` (the fencing counter). */
   readonly prefix: string;
   readonly defaultLeaseMs?: number;
   /** How often a waiting caller tries a held key again. */
@@ -23,6 +23,11 @@ export interface RedisLockOptions {
  * takes 2.0x. The script also counts only acquisitions, never failed attempts, and
  * the token is drawn atomically with the SET, so no other holder can come in
  * between. Both keys share one prefix; Redis Cluster would need a hash tag.
+ *
+ * One counter serves every key: a token that grows with every acquisition of
+ * any key also grows with every acquisition of each key, which is all a
+ * fence promises. A counter per key would leave one Redis key behind for
+ * every seat, reservation and wallet ever locked.
  */
 const ACQUIRE_LUA = `
 if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
@@ -139,7 +144,7 @@ export class RedisLock implements LockPort {
     const giveUpAt = Date.now() + (options.wait.kind === 'wait' ? options.wait.maxWaitMs : 0);
     try {
       for (const key of sorted) {
-        const mutex = new FencedMutex(this.redis, `${this.prefix}lock:${key}`, `${this.prefix}fence:${key}`, {
+        const mutex = new FencedMutex(this.redis, `${this.prefix}lock:${key}`, `${this.prefix}fence`, {
           lockTimeout: leaseMs,
           refreshInterval: Math.max(1, Math.floor(leaseMs / 3)),
           acquireTimeout: Math.max(0, giveUpAt - Date.now()),
