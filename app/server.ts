@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import type { Application } from './application.js';
 import { createApplication } from './application.js';
 import type { Config } from './config.js';
+import { InFlight } from './in-flight.js';
 
 export interface RunningServer {
   /** `http://127.0.0.1:<port>`, with the port actually bound (PORT=0 picks a free one). */
@@ -26,10 +27,11 @@ export interface ServerOptions {
 /** Starts the application on `config.port`; for main.ts, tests and the benchmark. */
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const application = await createApplication(config);
+  const inFlight = new InFlight();
   let server: ServerType;
   try {
     server = await new Promise<ServerType>((resolve, reject) => {
-      const started = serve({ fetch: application.app.fetch, port: config.port }, () => resolve(started));
+      const started = serve({ fetch: (request, env) => inFlight.track(async () => application.app.fetch(request, env)), port: config.port }, () => resolve(started));
       started.once('error', reject);
     });
   } catch (error) {
@@ -43,7 +45,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await drain(server, options.shutdownTimeoutMs ?? 10_000);
+      const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
+      await drain(server, timeoutMs);
+      // A handler whose client hung up is still running: let it finish on live connections.
+      if (!(await inFlight.idle(Math.max(0, deadline - Date.now())))) {
+        application.logger.warn({ handlers: inFlight.count }, 'closing with handlers still running');
+      }
       await application.close();
       application.logger.info('stopped');
     })());
