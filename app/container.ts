@@ -114,10 +114,10 @@ function logConnectionChanges(redis: Redis, logger: Logger): Redis {
 }
 
 /** The database: Postgres when DATABASE_URL is set, else PGlite in DATA_DIR; the same Kysely code either way. */
-export function kyselyModule(config: Pick<Config, 'databaseUrl' | 'dataDir'>): ContainerModule {
+export function kyselyModule(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.Kysely)
-      .toResolvedValue(() => createKysely({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }))
+      .toResolvedValue(() => createKysely({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }))
       .onDeactivation((db) => db.destroy());
     bind(TOKENS.Transaction).toResolvedValue((db) => new KyselyTransactionManager(db), [TOKENS.Kysely]);
   });

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
+import { DEFAULT_DATABASE_POOL_SIZE } from '../app/config.js';
 import { createKysely } from '../adapters/kysely/create-kysely.js';
 import { migrateToLatest } from '../adapters/kysely/migrate.js';
 import { createRedis } from '../adapters/redis/create-redis.js';
@@ -33,8 +34,8 @@ const REPORTS = fileURLToPath(new URL('../reports/', import.meta.url));
 const SETTINGS = {
   // Same for every HTTP load and for the bare transaction's callers, so the ratios compare like with like.
   connections: 32,
-  // The app's pool: createKysely's default (app/container.ts passes none).
-  poolSize: 10,
+  // The app's pool (DATABASE_POOL_SIZE's default), so the bare transaction has the same connections.
+  poolSize: DEFAULT_DATABASE_POOL_SIZE,
   lockCalls: 5_000,
   txSeconds: 5,
   loadSeconds: 8,
