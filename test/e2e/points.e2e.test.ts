@@ -2,58 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Application } from '../../app/application.js';
-import { createApplication } from '../../app/application.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../app/config.js';
 import { startServer } from '../../app/server.js';
 import { TOKENS } from '../../app/tokens.js';
 import { lockKeys } from '../../core/keys.js';
 import { BALANCE_LIMIT, MAX_CHARGE } from '../../core/domain/points.js';
 import { deferred } from '../support/deferred.js';
-import { createIsolatedDatabase } from '../support/isolated-database.js';
-import { createIsolatedRedis } from '../support/isolated-redis.js';
+import type { AppShape } from '../support/app-shapes.js';
+import { aUser, distributedApp, embeddedApp } from '../support/app-shapes.js';
 
-interface Shape {
-  readonly application: Application;
-  readonly cleanup: () => Promise<void>;
-}
-
-/** A user of one's own per test: tests share one database and never see each other's wallets. */
-function aUser(): string {
-  return `u-${randomBytes(5).toString('hex')}`;
-}
+type Shape = AppShape;
 
 const QUIET = { LOG_LEVEL: 'silent', SEED_DEMO: 'false' } as const;
 
-async function embeddedShape(): Promise<Shape> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-e2e-'));
-  const application = await createApplication(loadConfig({ ...QUIET, DATA_DIR: dataDir }));
-  return {
-    application,
-    cleanup: async () => {
-      await application.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function distributedShape(): Promise<Shape> {
-  const database = await createIsolatedDatabase(inject('databaseUrl'));
-  const redis = createIsolatedRedis(inject('redisUrl'));
-  const application = await createApplication(
-    loadConfig({ ...QUIET, DATABASE_URL: database.url, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: redis.prefix }),
-  );
-  if (!application.container.isBound(TOKENS.Redis)) throw new Error('expected the Redis lock in the distributed shape');
-  return {
-    application,
-    cleanup: async () => {
-      await application.close();
-      await redis.cleanup();
-      await database.drop();
-    },
-  };
-}
+const embeddedShape = () => embeddedApp(QUIET);
+const distributedShape = () => distributedApp(QUIET);
 
 function describePointsApi(name: string, createShape: () => Promise<Shape>): void {
   describe(`points API: ${name}`, () => {

@@ -1,60 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requireActiveToken } from '../../adapters/http/require-active-token.js';
 import { MemoryQueue } from '../../adapters/memory/memory-queue.js';
 import { RedisQueue } from '../../adapters/redis/redis-queue.js';
-import type { Application } from '../../app/application.js';
-import { createApplication } from '../../app/application.js';
-import { loadConfig } from '../../app/config.js';
 import { TOKENS } from '../../app/tokens.js';
-import { createIsolatedDatabase } from '../support/isolated-database.js';
-import { createIsolatedRedis } from '../support/isolated-redis.js';
+import type { AppShape, Env } from '../support/app-shapes.js';
+import { aUser, distributedApp, embeddedApp } from '../support/app-shapes.js';
 
-interface Shape {
-  readonly application: Application;
-  readonly cleanup: () => Promise<void>;
-}
-
-type Env = Record<string, string>;
-
-/** A user of one's own per test: tests share one queue. */
-function aUser(): string {
-  return `u-${randomBytes(5).toString('hex')}`;
-}
+type Shape = AppShape;
 
 // The admission job effectively off (first round in an hour): tests drive rounds through the use case, so nothing races them.
 const QUIET = { LOG_LEVEL: 'silent', SEED_DEMO: 'false', QUEUE_ADMIT_INTERVAL_MS: '3600000' } as const;
 
-async function embeddedShape(env: Env = {}): Promise<Shape> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-e2e-'));
-  const application = await createApplication(loadConfig({ ...QUIET, DATA_DIR: dataDir, ...env }));
-  return {
-    application,
-    cleanup: async () => {
-      await application.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function distributedShape(env: Env = {}): Promise<Shape> {
-  const database = await createIsolatedDatabase(inject('databaseUrl'));
-  const redis = createIsolatedRedis(inject('redisUrl'));
-  const application = await createApplication(
-    loadConfig({ ...QUIET, DATABASE_URL: database.url, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: redis.prefix, ...env }),
-  );
-  return {
-    application,
-    cleanup: async () => {
-      await application.close();
-      await redis.cleanup();
-      await database.drop();
-    },
-  };
-}
+const embeddedShape = (env: Env = {}) => embeddedApp({ ...QUIET, ...env });
+const distributedShape = (env: Env = {}) => distributedApp({ ...QUIET, ...env });
 
 interface TokenBody {
   token: string;

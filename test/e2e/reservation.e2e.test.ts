@@ -5,20 +5,14 @@
  * ManualClock, so holds end when the test moves it, not after a sleep.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { Application } from '../../app/application.js';
-import { createApplication } from '../../app/application.js';
-import { loadConfig } from '../../app/config.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TOKENS } from '../../app/tokens.js';
 import { lockKeys } from '../../core/keys.js';
 import { DEMO_CONCERT, DEMO_SEATS } from '../../core/usecases/catalog/seed-demo-catalog.js';
 import { deferred } from '../support/deferred.js';
-import { createIsolatedDatabase } from '../support/isolated-database.js';
-import { createIsolatedRedis } from '../support/isolated-redis.js';
 import { ManualClock } from '../support/manual-clock.js';
+import type { AppShape, Env } from '../support/app-shapes.js';
+import { aUser, distributedApp, embeddedApp } from '../support/app-shapes.js';
 
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 const HOLD_TTL_SECONDS = 60;
@@ -33,50 +27,19 @@ const QUIET = {
   ADMIN_TOKEN,
 } as const;
 
-type Env = Record<string, string>;
-
-interface Shape {
-  readonly application: Application;
+interface Shape extends AppShape {
   readonly clock: ManualClock;
-  readonly cleanup: () => Promise<void>;
 }
 
-async function embeddedShape(env: Env = {}): Promise<Shape> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-e2e-'));
+/** The app on a ManualClock: holds end when a test moves it. */
+async function withClock(start: (env: Env, options: { clock: ManualClock }) => Promise<AppShape>, env: Env): Promise<Shape> {
   const clock = new ManualClock(new Date());
-  const application = await createApplication(loadConfig({ ...QUIET, DATA_DIR: dataDir, ...env }), { clock });
-  return {
-    application,
-    clock,
-    cleanup: async () => {
-      await application.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { ...(await start({ ...QUIET, ...env }, { clock })), clock };
 }
 
-async function distributedShape(env: Env = {}): Promise<Shape> {
-  const database = await createIsolatedDatabase(inject('databaseUrl'));
-  const redis = createIsolatedRedis(inject('redisUrl'));
-  const clock = new ManualClock(new Date());
-  const application = await createApplication(
-    loadConfig({ ...QUIET, DATABASE_URL: database.url, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: redis.prefix, ...env }),
-    { clock },
-  );
-  return {
-    application,
-    clock,
-    cleanup: async () => {
-      await application.close();
-      await redis.cleanup();
-      await database.drop();
-    },
-  };
-}
+const embeddedShape = (env: Env = {}) => withClock(embeddedApp, env);
+const distributedShape = (env: Env = {}) => withClock(distributedApp, env);
 
-function aUser(): string {
-  return `u-${randomBytes(5).toString('hex')}`;
-}
 
 interface ReservationBody {
   reservationId: string;

@@ -1,0 +1,61 @@
+/**
+ * The two running modes of the application, for end-to-end tests: the
+ * embedded one (PGlite in a temporary folder, in-process lock, queue and
+ * cache) and the distributed one (a database of its own on the test
+ * Postgres, a key prefix of its own on the test Redis). Each cleans up after
+ * itself.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import type { Application } from '../../app/application.js';
+import { createApplication } from '../../app/application.js';
+import { loadConfig } from '../../app/config.js';
+import type { ContainerOptions } from '../../app/container.js';
+import { TOKENS } from '../../app/tokens.js';
+import { createIsolatedDatabase } from './isolated-database.js';
+import { createIsolatedRedis } from './isolated-redis.js';
+
+export type Env = Record<string, string>;
+
+export interface AppShape {
+  readonly application: Application;
+  readonly cleanup: () => Promise<void>;
+}
+
+export async function embeddedApp(env: Env, options: ContainerOptions = {}): Promise<AppShape> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ticketing-e2e-'));
+  const application = await createApplication(loadConfig({ ...env, DATA_DIR: dataDir }), options);
+  return {
+    application,
+    cleanup: async () => {
+      await application.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function distributedApp(env: Env, options: ContainerOptions = {}): Promise<AppShape> {
+  const database = await createIsolatedDatabase(inject('databaseUrl'));
+  const redis = createIsolatedRedis(inject('redisUrl'));
+  const application = await createApplication(
+    loadConfig({ ...env, DATABASE_URL: database.url, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: redis.prefix }),
+    options,
+  );
+  if (!application.container.isBound(TOKENS.Redis)) throw new Error('expected Redis adapters in the distributed shape');
+  return {
+    application,
+    cleanup: async () => {
+      await application.close();
+      await redis.cleanup();
+      await database.drop();
+    },
+  };
+}
+
+/** A user of one's own per test: tests share one database and one queue, and never see each other's data. */
+export function aUser(): string {
+  return `u-${randomBytes(5).toString('hex')}`;
+}
