@@ -26,16 +26,18 @@ describe('RedisLock', () => {
   afterEach(async () => redis.cleanup());
 
   it('refreshes the lease while work runs past it: the signal stays quiet and the key stays taken', async () => {
+    // Longer than the file's lease: a refresh every third of it must survive event-loop stalls of a loaded CI machine.
+    const refreshedLeaseMs = 900;
     const outcome = await lock.withLock(
       ['seat:s1:1'],
       async (lease) => {
-        await sleep(2 * leaseMs);
+        await sleep(2 * refreshedLeaseMs);
         const intruder = lock.withLock(['seat:s1:1'], async () => 'never', failFast);
         await expect(intruder).rejects.toBeInstanceOf(LockBusyError);
-        await sleep(leaseMs);
+        await sleep(refreshedLeaseMs);
         return lease.signal.aborted ? 'lost' : 'held';
       },
-      failFast,
+      { ...failFast, leaseMs: refreshedLeaseMs },
     );
     expect(outcome).toBe('held');
     await expect(lock.withLock(['seat:s1:1'], async () => 'free', failFast)).resolves.toBe('free');
