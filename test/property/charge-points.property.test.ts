@@ -8,7 +8,6 @@
  * database guards alone, and with both; with neither, a counterexample is found.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import { MemoryDatabase } from '../../adapters/memory/memory-database.js';
 import { MemoryLock } from '../../adapters/memory/memory-lock.js';
 import { MemoryTransactionManager } from '../../adapters/memory/memory-transaction.js';
@@ -20,6 +19,8 @@ import type { LockPort } from '../../core/ports/lock.port.js';
 import { ChargePoints, type ChargePointsInput, type ChargePointsOutput } from '../../core/usecases/charge-points.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { NoopLock } from '../support/noop-lock.js';
+import type { Protection } from '../support/protection-layers.js';
+import { describeProtectionLayers } from '../support/protection-layers.js';
 
 const USERS = ['u1', 'u2'] as const;
 /** u2 starts near the limit, so some charges must be refused. */
@@ -49,11 +50,6 @@ type Outcome = { readonly input: ChargePointsInput } & (
   | { readonly ok: true; readonly output: ChargePointsOutput }
   | { readonly ok: false; readonly code: string }
 );
-
-interface Protection {
-  readonly lock: boolean;
-  readonly guards: boolean;
-}
 
 async function runCharges(s: fc.Scheduler, requests: readonly Request[], protection: Protection) {
   let tick: Tick = () => s.schedule(Promise.resolve());
@@ -124,22 +120,8 @@ function chargeProperty(protection: Protection) {
   });
 }
 
-describe('charging points under any interleaving', () => {
-  it('keeps every wallet invariant with the lock and the database guards', async () => {
-    await fc.assert(chargeProperty({ lock: true, guards: true }), { numRuns: 150 });
-  });
-
-  it('keeps them with the database guards alone (the lock is not the only guard)', async () => {
-    await fc.assert(chargeProperty({ lock: false, guards: true }), { numRuns: 150 });
-  });
-
-  it('keeps them with the lock alone', async () => {
-    await fc.assert(chargeProperty({ lock: true, guards: false }), { numRuns: 150 });
-  });
-
-  it('finds a counterexample when both the lock and the guards are removed', async () => {
-    const result = await fc.check(chargeProperty({ lock: false, guards: false }), { numRuns: 300 });
-    expect(result.failed).toBe(true);
-    expect(String(result.errorInstance)).toMatch(/lost update|applied \d times|accepted charges|history says|out of bounds|replays answered/);
-  });
+describeProtectionLayers('charging points under any interleaving', chargeProperty, {
+  numRuns: 150,
+  unprotectedRuns: 300,
+  invariantMessages: /lost update|applied \d times|accepted charges|history says|out of bounds|replays answered/,
 });

@@ -10,7 +10,6 @@
  * neither, a counterexample is found.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import { MemoryDatabase } from '../../adapters/memory/memory-database.js';
 import { MemoryLock } from '../../adapters/memory/memory-lock.js';
 import { MemoryQueue } from '../../adapters/memory/memory-queue.js';
@@ -35,6 +34,8 @@ import { ManualClock } from '../support/manual-clock.js';
 import { NoopLock } from '../support/noop-lock.js';
 import { MemoryCache } from '../../adapters/memory/memory-cache.js';
 import { CatalogCache } from '../../core/usecases/catalog/catalog-cache.js';
+import type { Protection } from '../support/protection-layers.js';
+import { describeProtectionLayers } from '../support/protection-layers.js';
 
 const USERS = ['u1', 'u2', 'u3'] as const;
 type User = (typeof USERS)[number];
@@ -95,11 +96,6 @@ type Outcome =
   | { readonly kind: 'pay'; readonly userId: User; readonly key: string | undefined; readonly ok: true; readonly output: PayReservationOutput }
   | { readonly kind: 'charge'; readonly userId: User; readonly amount: number; readonly ok: true }
   | { readonly kind: Step['kind'] | 'sweep'; readonly userId: User | 'sweeper'; readonly ok: false; readonly code: string };
-
-interface Protection {
-  readonly lock: boolean;
-  readonly guards: boolean;
-}
 
 /** Readable, deterministic ids, so that a shrunk counterexample reads well. */
 class SequentialIds implements IdGenerator {
@@ -283,22 +279,8 @@ function reservationProperty(protection: Protection) {
 const INVARIANT_MESSAGES =
   /double booking|paid twice|expired hold sold|paid after the hold ended|SOLD without|is HELD by|is AVAILABLE but|CONFIRMED without|lost update|negative balance|charges minus payments|USE rows|history says|phantom rows/;
 
-describe('reserving and paying under any interleaving', () => {
-  it('keeps every invariant with the lock and the database guards', async () => {
-    await fc.assert(reservationProperty({ lock: true, guards: true }), { numRuns: 400 });
-  });
-
-  it('keeps every invariant with the database guards alone (a no-op lock)', async () => {
-    await fc.assert(reservationProperty({ lock: false, guards: true }), { numRuns: 400 });
-  });
-
-  it('keeps every invariant with the lock alone (every writer of a seat, a reservation or a wallet takes its key)', async () => {
-    await fc.assert(reservationProperty({ lock: true, guards: false }), { numRuns: 400 });
-  });
-
-  it('finds a counterexample when both the lock and the guards are removed', async () => {
-    const result = await fc.check(reservationProperty({ lock: false, guards: false }), { numRuns: 300 });
-    expect(result.failed).toBe(true);
-    expect(String(result.errorInstance)).toMatch(INVARIANT_MESSAGES);
-  });
+describeProtectionLayers('reserving and paying under any interleaving', reservationProperty, {
+  numRuns: 400,
+  unprotectedRuns: 300,
+  invariantMessages: INVARIANT_MESSAGES,
 });
