@@ -25,10 +25,9 @@ afterAll(async () => {
   if (folder !== undefined) await rm(folder, { recursive: true, force: true });
 });
 
+// kysely-pglite-dialect hands PGlite's one session to one transaction at a time: a second one is queued, not blocked on a row.
 describeReservationContract('kysely on pglite', async () => ({
   tx: new KyselyTransactionManager(db),
-  // kysely-pglite-dialect hands PGlite's one session to one transaction at a time: a second one is queued, not blocked on a row.
-  serialisesTransactions: true,
   blocked: async () => {},
   cleanup: async () => {
     await sql`truncate payments, reservations, seats, schedules, concerts`.execute(db);

@@ -1,3 +1,5 @@
+import type { MigratedDatabase } from '../support/migrated-database.js';
+import { createMigratedDatabase } from '../support/migrated-database.js';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -7,29 +9,22 @@ import { migrateToLatest } from '../../adapters/kysely/migrate.js';
 import type { Database } from '../../adapters/kysely/schema.js';
 import { BalanceLimitExceededError, LeaseLostError } from '../../core/domain/errors.js';
 import { deferred } from '../support/deferred.js';
-import type { IsolatedDatabase } from '../support/isolated-database.js';
 import { createIsolatedDatabase } from '../support/isolated-database.js';
 import { describeTransactionContract } from './transaction.contract.js';
 
 // One database for the file (creating one per test is slow); each test empties the tables after itself.
-let database: IsolatedDatabase;
-let db: Kysely<Database>;
+let database: MigratedDatabase;
 
 beforeAll(async () => {
-  database = await createIsolatedDatabase(inject('databaseUrl'));
-  db = await createKysely({ databaseUrl: database.url, dataDir: 'memory://' });
-  await migrateToLatest(db);
+  database = await createMigratedDatabase(inject('databaseUrl'));
 });
 
-afterAll(async () => {
-  await db?.destroy();
-  await database?.drop();
-});
+afterAll(async () => database?.drop());
 
 describeTransactionContract('kysely on postgres', async () => ({
-  tx: new KyselyTransactionManager(db),
+  tx: new KyselyTransactionManager(database.db),
   cleanup: async () => {
-    await sql`truncate user_points, point_history, idempotency_keys restart identity`.execute(db);
+    await sql`truncate user_points, point_history, idempotency_keys restart identity`.execute(database.db);
   },
 }));
 
@@ -39,18 +34,18 @@ describe('kysely on postgres: server-side waits and migrations', () => {
   async function someoneWaitsOnALock(): Promise<void> {
     const name = new URL(database.url).pathname.slice(1);
     for (;;) {
-      const { rows } = await sql`select 1 from pg_stat_activity where datname = ${name} and wait_event_type = 'Lock'`.execute(db);
+      const { rows } = await sql`select 1 from pg_stat_activity where datname = ${name} and wait_event_type = 'Lock'`.execute(database.db);
       if (rows.length > 0) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
   afterEach(async () => {
-    await sql`truncate user_points, point_history, idempotency_keys restart identity`.execute(db);
+    await sql`truncate user_points, point_history, idempotency_keys restart identity`.execute(database.db);
   });
 
   it('blocks a second credit on the row lock until the first commits, then builds on it', async () => {
-    const tx = new KyselyTransactionManager(db);
+    const tx = new KyselyTransactionManager(database.db);
     const commit = deferred();
     const written = deferred();
     const first = tx.run(async (uow) => {
@@ -70,7 +65,7 @@ describe('kysely on postgres: server-side waits and migrations', () => {
   });
 
   it('blocks a second claim of the same key until the first ends', async () => {
-    const tx = new KyselyTransactionManager(db);
+    const tx = new KyselyTransactionManager(database.db);
     const request = { scope: 's', key: 'k', fingerprint: 'f' };
     const finish = deferred();
     const claimed = deferred();
@@ -90,7 +85,7 @@ describe('kysely on postgres: server-side waits and migrations', () => {
   });
 
   it('fails the next query at once when the lease is lost during the work, and writes nothing', async () => {
-    const tx = new KyselyTransactionManager(db);
+    const tx = new KyselyTransactionManager(database.db);
     const controller = new AbortController();
     let reached = false;
     const run = tx.run(

@@ -1,20 +1,17 @@
+import type { MigratedDatabase } from '../support/migrated-database.js';
+import { createMigratedDatabase } from '../support/migrated-database.js';
 /**
  * Charging against real Redis and Postgres: several OS processes at once,
  * and a lease lost in the middle of a transaction.
  */
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKysely } from '../../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../../adapters/kysely/kysely-transaction.js';
-import { migrateToLatest } from '../../adapters/kysely/migrate.js';
-import type { Database } from '../../adapters/kysely/schema.js';
 import { createRedis } from '../../adapters/redis/create-redis.js';
 import { RedisLock } from '../../adapters/redis/redis-lock.js';
 import { LeaseLostError } from '../../core/domain/errors.js';
 import { BALANCE_LIMIT } from '../../core/domain/points.js';
 import { lockKeys } from '../../core/keys.js';
 import { aborted } from '../support/deferred.js';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
 import { createIsolatedRedis, type IsolatedRedis } from '../support/isolated-redis.js';
 import { runWorker } from '../support/spawn-worker.js';
 
@@ -23,19 +20,15 @@ const CHARGES_PER_PROCESS = 50;
 const AMOUNT = 7;
 
 describe('charging points on real Redis and Postgres', () => {
-  let database: IsolatedDatabase;
+  let database: MigratedDatabase;
   let redis: IsolatedRedis;
-  let db: Kysely<Database>;
 
   beforeAll(async () => {
-    database = await createIsolatedDatabase(inject('databaseUrl'));
+    database = await createMigratedDatabase(inject('databaseUrl'));
     redis = createIsolatedRedis(inject('redisUrl'));
-    db = await createKysely({ databaseUrl: database.url, dataDir: '' });
-    await migrateToLatest(db);
   });
 
   afterAll(async () => {
-    await db?.destroy();
     await redis?.cleanup();
     await database?.drop();
   });
@@ -57,9 +50,9 @@ describe('charging points on real Redis and Postgres', () => {
     expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
 
     const total = PROCESSES * CHARGES_PER_PROCESS;
-    const wallet = await db.selectFrom('user_points').select('balance').where('user_id', '=', 'hot-user').executeTakeFirstOrThrow();
+    const wallet = await database.db.selectFrom('user_points').select('balance').where('user_id', '=', 'hot-user').executeTakeFirstOrThrow();
     expect(wallet.balance).toBe(total * AMOUNT);
-    const history = await db.selectFrom('point_history').select(['balance_after']).where('user_id', '=', 'hot-user').orderBy('id').execute();
+    const history = await database.db.selectFrom('point_history').select(['balance_after']).where('user_id', '=', 'hot-user').orderBy('id').execute();
     expect(history).toHaveLength(total);
     // Each charge saw the one before it: the running balances are exactly 7, 14, 21, ...
     expect(history.map((row) => row.balance_after)).toEqual(Array.from({ length: total }, (_, i) => (i + 1) * AMOUNT));
@@ -68,7 +61,7 @@ describe('charging points on real Redis and Postgres', () => {
   it('rolls the transaction back when the lease is lost mid-way, and the caller gets an error', async () => {
     const client = createRedis(inject('redisUrl'));
     const lock = new RedisLock(client, { prefix: redis.prefix, defaultLeaseMs: 300 });
-    const tx = new KyselyTransactionManager(db);
+    const tx = new KyselyTransactionManager(database.db);
     const key = lockKeys.points('lease-user');
     try {
       const run = lock.withLock(
@@ -89,7 +82,7 @@ describe('charging points on real Redis and Postgres', () => {
         { wait: { kind: 'fail-fast' } },
       );
       await expect(run).rejects.toBeInstanceOf(LeaseLostError);
-      const wallet = await db.selectFrom('user_points').selectAll().where('user_id', '=', 'lease-user').executeTakeFirst();
+      const wallet = await database.db.selectFrom('user_points').selectAll().where('user_id', '=', 'lease-user').executeTakeFirst();
       expect(wallet).toBeUndefined();
     } finally {
       client.disconnect();

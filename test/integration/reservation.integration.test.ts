@@ -1,3 +1,5 @@
+import type { MigratedDatabase } from '../support/migrated-database.js';
+import { createMigratedDatabase } from '../support/migrated-database.js';
 /**
  * Reserving and paying against real Redis and Postgres from several OS
  * processes at once, as several app instances would: a crowd on one seat,
@@ -5,12 +7,8 @@
  * waiting for the seats), and a user's charges racing their payments.
  * Workers wait at a barrier so that their requests really overlap.
  */
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKysely } from '../../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../../adapters/kysely/kysely-transaction.js';
-import { migrateToLatest } from '../../adapters/kysely/migrate.js';
-import type { Database } from '../../adapters/kysely/schema.js';
 import { createRedis } from '../../adapters/redis/create-redis.js';
 import { RedisLock } from '../../adapters/redis/redis-lock.js';
 import { RedisQueue } from '../../adapters/redis/redis-queue.js';
@@ -19,7 +17,6 @@ import { systemClock } from '../../core/ports/clock.port.js';
 import { ChargePoints } from '../../core/usecases/charge-points.js';
 import { ExpireToken } from '../../core/usecases/queue/expire-token.js';
 import { aSchedule } from '../support/catalog-builders.js';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../support/isolated-database.js';
 import { createIsolatedRedis, type IsolatedRedis } from '../support/isolated-redis.js';
 import { salesUseCases } from '../support/sales-use-cases.js';
 import { runWorker } from '../support/spawn-worker.js';
@@ -32,22 +29,19 @@ const PRICE = 100;
 type Outcomes = { outcomes: { reservationId?: string; userId?: string; outcome: string }[] };
 
 describe('reserving and paying on real Redis and Postgres', () => {
-  let database: IsolatedDatabase;
+  let database: MigratedDatabase;
   let redis: IsolatedRedis;
-  let db: Kysely<Database>;
   let client: ReturnType<typeof createRedis>;
   let uc: ReturnType<typeof salesUseCases>;
   let chargePoints: ChargePoints;
   let barriers = 0;
 
   beforeAll(async () => {
-    database = await createIsolatedDatabase(inject('databaseUrl'));
+    database = await createMigratedDatabase(inject('databaseUrl'));
     redis = createIsolatedRedis(inject('redisUrl'));
-    db = await createKysely({ databaseUrl: database.url, dataDir: '' });
-    await migrateToLatest(db);
     client = createRedis(inject('redisUrl'));
     const lock = new RedisLock(client, { prefix: redis.prefix });
-    const tx = new KyselyTransactionManager(db);
+    const tx = new KyselyTransactionManager(database.db);
     const expireToken = new ExpireToken(new RedisQueue(client, { prefix: redis.prefix }), systemClock);
     uc = salesUseCases({ lock, tx, clock: systemClock, expireToken, holdTtlMs: 300_000 });
     chargePoints = new ChargePoints(lock, tx, systemClock);
@@ -55,7 +49,6 @@ describe('reserving and paying on real Redis and Postgres', () => {
 
   afterAll(async () => {
     client?.disconnect();
-    await db?.destroy();
     await redis?.cleanup();
     await database?.drop();
   });
@@ -78,14 +71,14 @@ describe('reserving and paying on real Redis and Postgres', () => {
   }
 
   const reservationsOf = (scheduleId: string) =>
-    db.selectFrom('reservations').selectAll().where('schedule_id', '=', scheduleId).orderBy('seat_no').orderBy('created_at').execute();
-  const seatsOf = (scheduleId: string) => db.selectFrom('seats').selectAll().where('schedule_id', '=', scheduleId).orderBy('seat_no').execute();
-  const paymentsOf = (userId: string) => db.selectFrom('payments').selectAll().where('user_id', '=', userId).execute();
+    database.db.selectFrom('reservations').selectAll().where('schedule_id', '=', scheduleId).orderBy('seat_no').orderBy('created_at').execute();
+  const seatsOf = (scheduleId: string) => database.db.selectFrom('seats').selectAll().where('schedule_id', '=', scheduleId).orderBy('seat_no').execute();
+  const paymentsOf = (userId: string) => database.db.selectFrom('payments').selectAll().where('user_id', '=', userId).execute();
 
   async function expectExactWallet(userId: string, expectedBalance: number): Promise<void> {
-    const wallet = await db.selectFrom('user_points').select('balance').where('user_id', '=', userId).executeTakeFirstOrThrow();
+    const wallet = await database.db.selectFrom('user_points').select('balance').where('user_id', '=', userId).executeTakeFirstOrThrow();
     expect(wallet.balance).toBe(expectedBalance);
-    const history = await db.selectFrom('point_history').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+    const history = await database.db.selectFrom('point_history').selectAll().where('user_id', '=', userId).orderBy('id').execute();
     let running = 0;
     for (const entry of history) {
       running += entry.kind === 'CHARGE' ? entry.amount : -entry.amount;
@@ -143,8 +136,8 @@ describe('reserving and paying on real Redis and Postgres', () => {
         const start = Date.now();
         for (const { id, seatNo } of mine) {
           const endsAt = new Date(seatNo <= 2 ? start - 1_000 : seatNo >= SEATS - 1 ? start + 120_000 : start + 20 + (seatNo - 3) * 40);
-          await db.updateTable('reservations').set({ expires_at: endsAt }).where('id', '=', id).execute();
-          await db.updateTable('seats').set({ held_until: endsAt }).where('schedule_id', '=', schedule.id).where('seat_no', '=', seatNo).execute();
+          await database.db.updateTable('reservations').set({ expires_at: endsAt }).where('id', '=', id).execute();
+          await database.db.updateTable('seats').set({ held_until: endsAt }).where('schedule_id', '=', schedule.id).where('seat_no', '=', seatNo).execute();
         }
       },
     );
@@ -204,7 +197,7 @@ describe('reserving and paying on real Redis and Postgres', () => {
     expect((await seatsOf(schedule.id)).every((seat) => seat.status === 'SOLD')).toBe(true);
     expect(await paymentsOf(user)).toHaveLength(RESERVATIONS);
     await expectExactWallet(user, 2 * CHARGES * AMOUNT);
-    const history = await db.selectFrom('point_history').select('kind').where('user_id', '=', user).execute();
+    const history = await database.db.selectFrom('point_history').select('kind').where('user_id', '=', user).execute();
     expect(history).toHaveLength(1 + 2 * CHARGES + RESERVATIONS);
   });
 });
