@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { load } from './http-load.js';
 import type { LoadResult } from './http-load.js';
 import type { Buckets } from './metrics.js';
-import { diff, parseHistogram, parseValue, quantile, total } from './metrics.js';
+import { diff, parseHistogram, parseValue, quantile, settled, total } from './metrics.js';
 import { busyShare, machineCpu, startChild } from './support.js';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
@@ -73,14 +72,14 @@ async function measured(
 ): Promise<ChargeRun> {
   const base = { url, connections: options.connections, method: 'POST' as const, ...request };
   await load({ ...base, durationS: options.warmupS });
-  const before = await settled(url);
+  const before = await settled(url, { family: 'point' });
   const logsBefore = logLines();
   const machineBefore = machineCpu();
   const started = performance.now();
   const result = await load({ ...base, durationS: options.durationS });
   const elapsedS = (performance.now() - started) / 1000;
   const machineBusy = busyShare(machineBefore, machineCpu());
-  const after = await settled(url);
+  const after = await settled(url, { family: 'point' });
   const cpuS = parseValue(after, 'process_cpu_seconds_total') - parseValue(before, 'process_cpu_seconds_total');
   return {
     load: result,
@@ -92,29 +91,6 @@ async function measured(
   };
 }
 
-function scrape(url: string): Promise<string> {
-  return fetch(`${url}/metrics`).then((response) => response.text());
-}
-
-/**
- * Scrapes once the requests autocannon left behind have finished. It stops
- * at its deadline without waiting for answers; on a hot wallet those wait
- * up to 2 s for the lock and would land in the next window (as LOCK_BUSY).
- * Settled: no new lock observation for 250 ms (at most 5 s).
- */
-async function settled(url: string): Promise<string> {
-  // Every wallet-lock outcome so far (acquired, busy, error) plus every release.
-  const count = (text: string) =>
-    total(parseHistogram(text, 'lock_wait_seconds', { family: 'point' })) + total(parseHistogram(text, 'lock_hold_seconds', { family: 'point' }));
-  const giveUpAt = Date.now() + 5_000;
-  let text = await scrape(url);
-  for (;;) {
-    await sleep(250);
-    const next = await scrape(url);
-    if (count(next) === count(text) || Date.now() > giveUpAt) return next;
-    text = next;
-  }
-}
 
 /** Lock figures of the wallet key family over the measured window only (scrape after minus scrape before). */
 function lockStats(before: string, after: string): LockStats {

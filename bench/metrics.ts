@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Cumulative bucket counts of one Prometheus histogram, summed over the series that match. */
 export interface Buckets {
   /** Upper bounds in seconds, ascending, +Inf last. */
@@ -58,4 +60,26 @@ export function quantile(buckets: Buckets, q: number): number {
 export function parseValue(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+}
+
+export function scrape(serviceUrl: string): Promise<string> {
+  return fetch(`${serviceUrl}/metrics`).then((response) => response.text());
+}
+
+/**
+ * Scrapes once the requests autocannon left behind have finished: no new
+ * lock observation (of the families that `match` selects; all by default)
+ * for 250 ms, at most 5 s. On a hot wallet leftovers wait up to 2 s for the
+ * lock and would otherwise land in the next window (as LOCK_BUSY).
+ */
+export async function settled(serviceUrl: string, match: Readonly<Record<string, string>> = {}): Promise<string> {
+  const count = (text: string) => total(parseHistogram(text, 'lock_wait_seconds', match)) + total(parseHistogram(text, 'lock_hold_seconds', match));
+  const giveUpAt = Date.now() + 5_000;
+  let text = await scrape(serviceUrl);
+  for (;;) {
+    await sleep(250);
+    const next = await scrape(serviceUrl);
+    if (count(next) === count(text) || Date.now() > giveUpAt) return next;
+    text = next;
+  }
 }

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { drive } from './drive.js';
 import type { DriveRequest, DriveResult } from './drive.js';
 import type { Buckets } from './metrics.js';
-import { diff, parseHistogram, parseValue, quantile, total } from './metrics.js';
+import { diff, parseHistogram, parseValue, quantile, settled, total } from './metrics.js';
 import type { Latency } from './support.js';
 import { busyShare, machineCpu, startChild, summarise } from './support.js';
 
@@ -349,22 +349,6 @@ function countCode(codes: Record<string, number>, body: string): void {
   codes[code] = (codes[code] ?? 0) + 1;
 }
 
-function scrape(url: string): Promise<string> {
-  return fetch(`${url}/metrics`).then((response) => response.text());
-}
-
-/** A scrape taken once no lock observation (of any family) has been added for 250 ms (at most 5 s): the requests autocannon left in flight have ended. */
-async function settled(url: string): Promise<string> {
-  const count = (text: string) => total(parseHistogram(text, 'lock_wait_seconds')) + total(parseHistogram(text, 'lock_hold_seconds'));
-  const giveUpAt = Date.now() + 5_000;
-  let text = await scrape(url);
-  for (;;) {
-    await sleep(250);
-    const next = await scrape(url);
-    if (count(next) === count(text) || Date.now() > giveUpAt) return next;
-    text = next;
-  }
-}
 
 /** Lock figures of every key family seen between two scrapes. */
 function lockFamilies(before: string, after: string): LockFamilyStats[] {
