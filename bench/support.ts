@@ -23,18 +23,6 @@ export function summarise(samplesMs: readonly number[]): Latency {
   return { p50: at(0.5), p99: at(0.99), mean, n: sorted.length };
 }
 
-/** Times `call` `n` times one after another (after `warmup` untimed calls): sequential, so each sample is one full round of the call. */
-export async function timeSequential(n: number, warmup: number, call: (i: number) => Promise<unknown>): Promise<Latency> {
-  for (let i = 0; i < warmup; i++) await call(-1 - i);
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    await call(i);
-    samples.push(performance.now() - start);
-  }
-  return summarise(samples);
-}
-
 export const READY_MARK = 'BENCH_READY ';
 
 export interface Child {
