@@ -43,19 +43,35 @@ export class BalanceLimitExceededError extends DomainError {
   }
 }
 
-/** No queue token came with a request that needs one (no `Authorization: Bearer <token>`). */
-export class TokenRequiredError extends DomainError {
-  readonly code = 'TOKEN_REQUIRED';
-  constructor() {
-    super('a queue token is required: send Authorization: Bearer <token>');
+/**
+ * No valid access token: none sent, malformed, expired, badly signed, or
+ * signed with an algorithm this service does not accept. The message never
+ * says which, so that a probe learns nothing from it.
+ */
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED';
+  constructor(message = 'a valid access token is required: send Authorization: Bearer <access token>') {
+    super(message);
   }
 }
 
-/** The queue token is unknown, malformed or expired: the client must take a new one. */
+/** No queue token came with a request that needs one (no `Queue-Token` header). */
+export class TokenRequiredError extends DomainError {
+  readonly code = 'TOKEN_REQUIRED';
+  constructor() {
+    super('a queue token is required: send Queue-Token: <token>');
+  }
+}
+
+/**
+ * The queue token is unknown, malformed, expired, spent, or another user's:
+ * the client must take a new one. One answer for all of them, so that a
+ * token of someone else's reveals nothing about its user.
+ */
 export class TokenInvalidError extends DomainError {
   readonly code = 'TOKEN_INVALID';
   constructor() {
-    super('the queue token is unknown or expired; take a new one');
+    super('the queue token is unknown, expired or not yours; take a new one');
   }
 }
 
@@ -71,6 +87,17 @@ export class SeatUnavailableError extends DomainError {
   readonly code = 'SEAT_UNAVAILABLE';
   constructor(scheduleId: string, seatNo: number) {
     super(`seat ${seatNo} of schedule ${scheduleId} is held or sold`);
+  }
+}
+
+/** The user already holds or has bought MAX_SEATS_PER_USER seats of this schedule. */
+export class SeatLimitReachedError extends DomainError {
+  readonly code = 'SEAT_LIMIT_REACHED';
+  constructor(
+    scheduleId: string,
+    readonly limit: number,
+  ) {
+    super(`you already hold or have bought ${limit} seats of schedule ${scheduleId}, the most one buyer may`);
   }
 }
 
@@ -125,7 +152,7 @@ export class IdempotencyInProgressError extends DomainError {
 export class DependencyUnavailableError extends DomainError {
   readonly code = 'SERVICE_UNAVAILABLE';
   constructor(
-    readonly dependency: 'database' | 'lock' | 'cache' | 'queue',
+    readonly dependency: 'database' | 'lock' | 'cache' | 'queue' | 'identity',
     options?: { cause?: unknown },
   ) {
     super(`${dependency} is unavailable`);
