@@ -1,4 +1,4 @@
-import type { AdmissionResult, IssuedToken, LiveTokenState, QueueCounts, TokenState } from '../../core/domain/queue.js';
+import type { AdmissionResult, AdmissionRules, IssuedToken, LiveToken, LiveTokenState, QueueCounts, TokenState } from '../../core/domain/queue.js';
 import type { QueuePort } from '../../core/ports/queue.port.js';
 import type { Tick } from './tick.js';
 import { immediateTick } from './tick.js';
@@ -14,14 +14,15 @@ export interface MemoryQueueOptions {
   readonly tick?: Tick;
   /**
    * Off only in property tests that show a non-atomic admission breaks the
-   * invariants: it then reads the free room and fills it in separate steps.
+   * invariants: it then reads the free room, fills it, and sweeps out the
+   * absent waiters, each in a step of its own.
    */
   readonly atomic?: boolean;
 }
 
 /** The queue's whole state, for tests that check invariants on it between steps. */
 export interface QueueSnapshot {
-  readonly waiting: readonly { readonly token: string; readonly userId: string; readonly seq: number }[];
+  readonly waiting: readonly { readonly token: string; readonly userId: string; readonly seq: number; readonly seenAt: number }[];
   readonly active: readonly { readonly token: string; readonly userId: string; readonly seq: number; readonly expiresAt: number }[];
   /** Tokens payment spent, kept (not live) until their ACTIVE expiry. */
   readonly spent: readonly { readonly token: string; readonly userId: string; readonly expiresAt: number }[];
@@ -54,18 +55,40 @@ export class MemoryQueue implements QueuePort {
 
   async issue(userId: string, candidate: string, now: Date): Promise<IssuedToken> {
     await this.tick();
-    const existing = this.tokenOfUser.get(userId);
-    if (existing !== undefined) {
-      const state = this.stateOf(existing, now.getTime());
-      if (state !== undefined) return { token: existing, created: false, state };
-      // Its ACTIVE time has run out though no admission round has dropped it yet: the user may queue again.
-      this.forget(existing);
-    }
+    const nowMs = now.getTime();
+    const existing = this.liveOf(userId, nowMs);
+    if (existing !== undefined) return { ...existing, created: false };
+    const stale = this.tokenOfUser.get(userId);
+    // Its ACTIVE time has run out though no admission round has dropped it yet: the user may queue again.
+    if (stale !== undefined) this.forget(stale);
     const seq = ++this.sequence;
-    this.line.append(seq, candidate);
+    this.line.append(seq, candidate, nowMs);
     this.tickets.set(candidate, { userId, seq });
     this.tokenOfUser.set(userId, candidate);
     return { token: candidate, created: true, state: { status: 'WAITING', userId, position: this.line.size } };
+  }
+
+  async current(userId: string, now: Date): Promise<LiveToken | undefined> {
+    await this.tick();
+    return this.liveOf(userId, now.getTime());
+  }
+
+  async leave(userId: string, now: Date): Promise<boolean> {
+    await this.tick();
+    const token = this.tokenOfUser.get(userId);
+    if (token === undefined) return false;
+    const live = this.stateOf(token, now.getTime()) !== undefined;
+    // Given back, not spent: nothing is kept, not even a SPENT mark (nothing may be replayed with it).
+    this.forget(token);
+    return live;
+  }
+
+  async extend(token: string, until: Date, now: Date): Promise<boolean> {
+    await this.tick();
+    const expiresAt = this.active.get(token);
+    if (expiresAt === undefined || expiresAt <= now.getTime()) return false;
+    this.active.set(token, Math.max(expiresAt, until.getTime()));
+    return true;
   }
 
   async status(token: string, now: Date): Promise<TokenState | undefined> {
@@ -74,14 +97,15 @@ export class MemoryQueue implements QueuePort {
     return this.stateOf(token, nowMs) ?? this.spentStateOf(token, nowMs);
   }
 
-  async admit(now: Date, activeMax: number, activeTtlMs: number): Promise<AdmissionResult> {
+  async admit(now: Date, rules: AdmissionRules): Promise<AdmissionResult> {
     const nowMs = now.getTime();
-    if (!this.atomic) return this.admitInSteps(nowMs, activeMax, activeTtlMs);
+    if (!this.atomic) return this.admitInSteps(nowMs, rules);
     await this.tick();
     const expired = this.dropExpired(nowMs);
     this.dropSpent(nowMs);
-    const admitted = this.activate(this.line.takeFront(activeMax - this.active.size), nowMs + activeTtlMs);
-    return this.result(admitted, expired);
+    const dropped = this.dropAbsent(nowMs - rules.presenceTimeoutMs);
+    const admitted = this.activate(this.line.takeFront(rules.activeMax - this.active.size), nowMs + rules.activeTtlMs);
+    return this.result(admitted, expired, dropped);
   }
 
   async expire(token: string, now: Date): Promise<boolean> {
@@ -110,25 +134,51 @@ export class MemoryQueue implements QueuePort {
   snapshot(): QueueSnapshot {
     const ticket = (token: string) => this.tickets.get(token) ?? { userId: '?', seq: -1 };
     return {
-      waiting: this.line.waiters().map(({ token }) => ({ token, ...ticket(token) })),
+      waiting: this.line.waiters().map(({ token, seenAt }) => ({ token, ...ticket(token), seenAt })),
       active: [...this.active].map(([token, expiresAt]) => ({ token, ...ticket(token), expiresAt })),
       spent: [...this.spent].map(([token, entry]) => ({ token, ...entry })),
     };
   }
 
+  /** Where this queue still keeps anything of `token` (none, once it is forgotten): for tests that nothing is left behind. */
+  remnantsOf(token: string): string[] {
+    const remnants: string[] = [];
+    const ticket = this.tickets.get(token);
+    if (ticket !== undefined) remnants.push('ticket');
+    if (this.line.waiters().some((waiter) => waiter.token === token)) remnants.push('line');
+    if (this.active.has(token)) remnants.push('active');
+    if ([...this.tokenOfUser.values()].includes(token)) remnants.push('user');
+    if (this.spent.has(token)) remnants.push('spent');
+    return remnants;
+  }
+
   /**
-   * The broken variant: it reads the free room in one step and fills it in a
-   * later one, as a client sending ZCARD, then ZRANGE + ZADD + ZREM, would.
-   * Two admitters that both read the room before either fills it admit twice.
+   * The broken variant: it reads the free room in one step, fills it in a
+   * later one, and sweeps out the absent waiters only after that, as a
+   * client sending ZCARD, then ZRANGE + ZADD + ZREM, then a separate sweep
+   * would. Two admitters that both read the room before either fills it
+   * admit twice; an absent waiter at the front is admitted before the sweep.
    */
-  private async admitInSteps(nowMs: number, activeMax: number, activeTtlMs: number): Promise<AdmissionResult> {
+  private async admitInSteps(nowMs: number, rules: AdmissionRules): Promise<AdmissionResult> {
     await this.tick();
     const expired = this.dropExpired(nowMs);
     this.dropSpent(nowMs);
     await this.tick();
-    const room = activeMax - this.active.size;
+    const room = rules.activeMax - this.active.size;
     await this.tick();
-    return this.result(this.activate(this.line.takeFront(room), nowMs + activeTtlMs), expired);
+    const admitted = this.activate(this.line.takeFront(room), nowMs + rules.activeTtlMs);
+    await this.tick();
+    return this.result(admitted, expired, this.dropAbsent(nowMs - rules.presenceTimeoutMs));
+  }
+
+  /** The user's live token at `nowMs`; a WAITING one is marked seen then. */
+  private liveOf(userId: string, nowMs: number): LiveToken | undefined {
+    const token = this.tokenOfUser.get(userId);
+    if (token === undefined) return undefined;
+    const state = this.stateOf(token, nowMs);
+    if (state === undefined) return undefined;
+    if (state.status === 'WAITING') this.line.touch((this.tickets.get(token) as Ticket).seq, nowMs);
+    return { token, state };
   }
 
   private spentStateOf(token: string, nowMs: number): TokenState | undefined {
@@ -160,22 +210,34 @@ export class MemoryQueue implements QueuePort {
     for (const [token, { expiresAt }] of this.spent) if (expiresAt <= nowMs) this.spent.delete(token);
   }
 
+  /** Waiters last seen at or before `cutoffMs`: out of the line and forgotten, their users free. */
+  private dropAbsent(cutoffMs: number): number {
+    const dropped = this.line.dropUnseenSince(cutoffMs);
+    for (const token of dropped) this.forgetTicket(token);
+    return dropped.length;
+  }
+
   private activate(tokens: readonly string[], expiresAt: number): number {
     for (const token of tokens) this.active.set(token, expiresAt);
     this.admittedTotal += tokens.length;
     return tokens.length;
   }
 
-  private forget(token: string): boolean {
+  private forget(token: string): void {
     const ticket = this.tickets.get(token);
-    if (ticket === undefined) return false;
-    this.tickets.delete(token);
+    if (ticket === undefined) return;
     if (!this.active.delete(token)) this.line.remove(ticket.seq);
-    if (this.tokenOfUser.get(ticket.userId) === token) this.tokenOfUser.delete(ticket.userId);
-    return true;
+    this.forgetTicket(token);
   }
 
-  private result(admitted: number, expired: number): AdmissionResult {
-    return { admitted, expired, waiting: this.line.size, admittedTotal: this.admittedTotal };
+  private forgetTicket(token: string): void {
+    const ticket = this.tickets.get(token);
+    if (ticket === undefined) return;
+    this.tickets.delete(token);
+    if (this.tokenOfUser.get(ticket.userId) === token) this.tokenOfUser.delete(ticket.userId);
+  }
+
+  private result(admitted: number, expired: number, dropped: number): AdmissionResult {
+    return { admitted, expired, dropped, waiting: this.line.size, admittedTotal: this.admittedTotal };
   }
 }

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { DependencyUnavailableError } from '../../core/domain/errors.js';
-import type { AdmissionResult, IssuedToken, LiveTokenState, QueueCounts, TokenState } from '../../core/domain/queue.js';
+import type { AdmissionResult, AdmissionRules, IssuedToken, LiveToken, LiveTokenState, QueueCounts, TokenState } from '../../core/domain/queue.js';
 import type { QueuePort } from '../../core/ports/queue.port.js';
 import type { LuaScript } from './lua-script.js';
-import { ADMIT, EXPIRE, ISSUE, STATUS } from './queue-scripts.js';
+import { ADMIT, CURRENT, EXPIRE, EXTEND, ISSUE, LEAVE, STATUS } from './queue-scripts.js';
 
 export interface RedisQueueOptions {
   /** Namespace of every key the queue writes: `<prefix>queue:...` (queue-scripts.ts lists them). */
@@ -22,6 +22,7 @@ export class RedisQueue implements QueuePort {
     readonly tokenUser: string;
     readonly userToken: string;
     readonly admitted: string;
+    readonly seen: string;
   };
   /** One key per spent token (each with its own TTL: hash fields cannot expire on their own). */
   private readonly spentKey: (token: string) => string;
@@ -38,17 +39,33 @@ export class RedisQueue implements QueuePort {
       tokenUser: key('token-user'),
       userToken: key('user-token'),
       admitted: key('admitted'),
+      seen: key('seen'),
     };
     this.spentKey = (token) => key(`spent:${token}`);
   }
 
   async issue(userId: string, candidate: string, now: Date): Promise<IssuedToken> {
-    const { waiting, active, sequence, tokenUser, userToken } = this.keys;
-    const reply = await this.run(ISSUE, [waiting, active, sequence, tokenUser, userToken], [userId, candidate, now.getTime()]);
+    const { waiting, active, sequence, tokenUser, userToken, seen } = this.keys;
+    const reply = await this.run(ISSUE, [waiting, active, sequence, tokenUser, userToken, seen], [userId, candidate, now.getTime()]);
     const [token, created, status, value] = reply as [string, number, 'WAITING' | 'ACTIVE', string | number];
-    const state: LiveTokenState =
-      status === 'WAITING' ? { status, userId, position: Number(value) } : { status, userId, expiresAt: new Date(Number(value)) };
-    return { token, created: created === 1, state };
+    return { token, created: created === 1, state: liveState(userId, status, value) };
+  }
+
+  async current(userId: string, now: Date): Promise<LiveToken | undefined> {
+    const { waiting, active, userToken, seen } = this.keys;
+    const reply = await this.run(CURRENT, [waiting, active, userToken, seen], [userId, now.getTime()]);
+    if (reply === null) return undefined;
+    const [token, status, value] = reply as [string, 'WAITING' | 'ACTIVE', string | number];
+    return { token, state: liveState(userId, status, value) };
+  }
+
+  async leave(userId: string, now: Date): Promise<boolean> {
+    const { waiting, active, tokenUser, userToken, seen } = this.keys;
+    return (await this.run(LEAVE, [waiting, active, tokenUser, userToken, seen], [userId, now.getTime()])) === 1;
+  }
+
+  async extend(token: string, until: Date, now: Date): Promise<boolean> {
+    return (await this.run(EXTEND, [this.keys.active], [token, until.getTime(), now.getTime()])) === 1;
   }
 
   async status(token: string, now: Date): Promise<TokenState | undefined> {
@@ -57,19 +74,23 @@ export class RedisQueue implements QueuePort {
     if (reply === null) return undefined;
     const [status, userId, value] = reply as ['WAITING' | 'ACTIVE' | 'SPENT', string, string | number];
     if (status === 'SPENT') return { status, userId };
-    return status === 'WAITING' ? { status, userId, position: Number(value) } : { status, userId, expiresAt: new Date(Number(value)) };
+    return liveState(userId, status, value);
   }
 
-  async admit(now: Date, activeMax: number, activeTtlMs: number): Promise<AdmissionResult> {
-    const { waiting, active, tokenUser, userToken, admitted } = this.keys;
-    const reply = await this.run(ADMIT, [waiting, active, tokenUser, userToken, admitted], [now.getTime(), activeMax, activeTtlMs]);
-    const [admittedNow, expired, waitingAfter, admittedTotal] = (reply as number[]).map(Number) as [number, number, number, number];
-    return { admitted: admittedNow, expired, waiting: waitingAfter, admittedTotal };
+  async admit(now: Date, rules: AdmissionRules): Promise<AdmissionResult> {
+    const { waiting, active, tokenUser, userToken, admitted, seen } = this.keys;
+    const reply = await this.run(
+      ADMIT,
+      [waiting, active, tokenUser, userToken, admitted, seen],
+      [now.getTime(), rules.activeMax, rules.activeTtlMs, rules.presenceTimeoutMs],
+    );
+    const [admittedNow, expired, dropped, waitingAfter, admittedTotal] = (reply as number[]).map(Number) as [number, number, number, number, number];
+    return { admitted: admittedNow, expired, dropped, waiting: waitingAfter, admittedTotal };
   }
 
   async expire(token: string, now: Date): Promise<boolean> {
-    const { waiting, active, tokenUser, userToken } = this.keys;
-    return (await this.run(EXPIRE, [waiting, active, tokenUser, userToken, this.spentKey(token)], [token, now.getTime()])) === 1;
+    const { waiting, active, tokenUser, userToken, seen } = this.keys;
+    return (await this.run(EXPIRE, [waiting, active, tokenUser, userToken, this.spentKey(token), seen], [token, now.getTime()])) === 1;
   }
 
   async counts(now: Date): Promise<QueueCounts> {
@@ -100,4 +121,9 @@ export class RedisQueue implements QueuePort {
       throw new DependencyUnavailableError('queue', { cause });
     }
   }
+}
+
+/** A script's WAITING (position) or ACTIVE (expiry, ms) answer, as the port states it. */
+function liveState(userId: string, status: 'WAITING' | 'ACTIVE', value: string | number): LiveTokenState {
+  return status === 'WAITING' ? { status, userId, position: Number(value) } : { status, userId, expiresAt: new Date(Number(value)) };
 }

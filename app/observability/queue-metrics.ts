@@ -25,14 +25,24 @@ export function registerQueueGauges(registry: Registry, queue: QueuePort, clock:
   gauge('queue_active', 'Queue tokens ACTIVE and unexpired.', (counts) => counts.active);
 }
 
-/** What this instance's admission rounds did: tokens admitted, and expired tokens dropped. */
+/**
+ * What this instance's admission rounds did: tokens admitted, expired tokens
+ * dropped, and waiters dropped for absence (many of those mean waiters give
+ * up, or clients that stop polling: the presence timeout may be too short).
+ */
 export function admissionCounters(registry: Registry): { record(result: AdmissionResult): void } {
   const admitted = new Counter({ name: 'queue_admitted_total', help: 'Queue tokens admitted by this instance.', registers: [registry] });
   const expired = new Counter({ name: 'queue_expired_total', help: 'Expired ACTIVE tokens dropped by this instance.', registers: [registry] });
+  const dropped = new Counter({
+    name: 'queue_dropped_total',
+    help: 'WAITING tokens dropped by this instance because their users stopped asking for them.',
+    registers: [registry],
+  });
   return {
     record(result) {
       admitted.inc(result.admitted);
       expired.inc(result.expired);
+      dropped.inc(result.dropped);
     },
   };
 }

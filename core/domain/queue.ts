@@ -21,11 +21,29 @@ export interface IssuedToken {
   readonly state: LiveTokenState;
 }
 
+/** A user's live token, as `QueuePort.current` answers it. */
+export interface LiveToken {
+  readonly token: string;
+  readonly state: LiveTokenState;
+}
+
+/** What one admission round applies (QUEUE_* in API.md, in ms). */
+export interface AdmissionRules {
+  /** Tokens ACTIVE at once, at most. */
+  readonly activeMax: number;
+  /** How long a newly ACTIVE token lives. */
+  readonly activeTtlMs: number;
+  /** A WAITING token not seen for this long is dropped before admission. */
+  readonly presenceTimeoutMs: number;
+}
+
 export interface AdmissionResult {
   /** Waiters this round promoted to ACTIVE. */
   readonly admitted: number;
   /** ACTIVE tokens this round found past their expiry and dropped. */
   readonly expired: number;
+  /** WAITING tokens this round dropped because their users stopped asking (presence timed out). */
+  readonly dropped: number;
   /** Waiters left in line after the round: more than 0 means the round was capacity-bound. */
   readonly waiting: number;
   /** Tokens ever admitted by any instance: a counter shared by every instance, to measure the admission rate. */

@@ -13,6 +13,8 @@ interface Round {
  * instance's recent rounds. Only spans that ended with waiters left count:
  * while nobody is left waiting, the rate says nothing about how fast a
  * waiter moves (whoever arrives then is admitted by the next round).
+ * Waiters dropped for absence are not admissions: they leave the line
+ * without moving anyone's slot, so they do not count towards the rate.
  */
 export class AdmissionRate {
   private readonly rounds: Round[] = [];

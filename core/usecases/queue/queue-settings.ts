@@ -6,4 +6,6 @@ export interface QueueSettings {
   readonly admitIntervalMs: number;
   /** How long an ACTIVE token lives. */
   readonly activeTtlMs: number;
+  /** A waiter silent this long is dropped from the line (QUEUE_PRESENCE_TIMEOUT_SECONDS). */
+  readonly presenceTimeoutMs: number;
 }
