@@ -6,6 +6,8 @@ export const lockKeys = {
   /** Every write to a wallet: charge and pay. */
   points: (userId: string) => `point:${userId}`,
   seat: (scheduleId: string, seatNo: number) => `seat:${scheduleId}:${seatNo}`,
+  /** A user's seats of one schedule: reserving takes it (bounded wait) so that the seat limit is checked and used by one request at a time. */
+  userSeats: (scheduleId: string, userId: string) => `user-seats:${scheduleId}:${userId}`,
   reservation: (reservationId: string) => `reservation:${reservationId}`,
   /** Held fail-fast for the life of one idempotent request, to tell "still running" apart. */
   idempotency: (scope: string, key: string) => `idem:${scope}:${key}`,

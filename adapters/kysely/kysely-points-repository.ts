@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import type { Positioned } from '../../core/domain/cursor.js';
 import { BalanceLimitExceededError, InsufficientPointsError } from '../../core/domain/errors.js';
 import { BALANCE_LIMIT } from '../../core/domain/points.js';
 import type { PointHistoryEntry } from '../../core/domain/points.js';
@@ -79,21 +80,24 @@ export class KyselyPointsRepository implements PointsRepository {
       .execute();
   }
 
-  async history(userId: string, limit: number): Promise<PointHistoryEntry[]> {
-    const rows = await this.db
+  async history(userId: string, limit: number, before?: number): Promise<Positioned<PointHistoryEntry>[]> {
+    let query = this.db
       .selectFrom('point_history')
-      .select(['user_id', 'kind', 'amount', 'balance_after', 'created_at'])
+      .select(['id', 'user_id', 'kind', 'amount', 'balance_after', 'created_at'])
       .where('user_id', '=', userId)
       // The identity grows with every insert: a total order even when two entries share a timestamp.
       .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+      .limit(limit);
+    // Passed as text: pg sends int8 parameters as strings anyway, and no id is rounded on the way.
+    if (before !== undefined) query = query.where('id', '<', String(before));
+    const rows = await query.execute();
     return rows.map((row) => ({
       userId: row.user_id,
       kind: row.kind,
       amount: row.amount,
       balanceAfter: row.balance_after,
       at: row.created_at,
+      position: Number(row.id),
     }));
   }
 }

@@ -13,6 +13,7 @@ export interface Database {
   seats: SeatsTable;
   reservations: ReservationsTable;
   payments: PaymentsTable;
+  user_schedule_seats: UserScheduleSeatsTable;
 }
 
 export interface UserPointsTable {
@@ -76,6 +77,8 @@ export interface ReservationsTable {
   expires_at: Date;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  // An identity: the order reservations were made in, for paging. A string on pg (int8), a number on PGlite.
+  position: GeneratedAlways<string>;
 }
 
 export interface PaymentsTable {
@@ -84,4 +87,11 @@ export interface PaymentsTable {
   user_id: string;
   amount: number;
   created_at: Date;
+}
+
+/** A user's PENDING and CONFIRMED reservations of one schedule: the seat limit's guard (CHECK seats >= 0). */
+export interface UserScheduleSeatsTable {
+  user_id: string;
+  schedule_id: string;
+  seats: number;
 }

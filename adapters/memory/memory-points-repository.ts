@@ -1,3 +1,4 @@
+import type { Positioned } from '../../core/domain/cursor.js';
 import { BalanceLimitExceededError, InsufficientPointsError } from '../../core/domain/errors.js';
 import type { PointHistoryEntry } from '../../core/domain/points.js';
 import type { PointsRepository } from '../../core/ports/points.repository.js';
@@ -50,14 +51,14 @@ export class MemoryPointsRepository implements PointsRepository {
     this.tx.insert(HISTORY, (id): HistoryRow => ({ id, entry }));
   }
 
-  async history(userId: string, limit: number): Promise<PointHistoryEntry[]> {
+  async history(userId: string, limit: number, before?: number): Promise<Positioned<PointHistoryEntry>[]> {
     await this.tick();
     return this.tx
       .rows<HistoryRow>(HISTORY)
-      .filter((row) => row.entry.userId === userId)
+      .filter((row) => row.entry.userId === userId && (before === undefined || row.id < before))
       .sort((a, b) => b.id - a.id)
       .slice(0, limit)
-      .map((row) => row.entry);
+      .map((row) => ({ ...row.entry, position: row.id }));
   }
 
   private async update(userId: string, next: (balance: number) => number): Promise<number> {

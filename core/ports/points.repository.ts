@@ -1,3 +1,4 @@
+import type { Positioned } from '../domain/cursor.js';
 import type { PointHistoryEntry } from '../domain/points.js';
 
 /** The wallet tables. Every write is one guarded statement: safe without the lock. */
@@ -19,6 +20,10 @@ export interface PointsRepository {
 
   appendHistory(entry: PointHistoryEntry): Promise<void>;
 
-  /** Newest first. */
-  history(userId: string, limit: number): Promise<PointHistoryEntry[]>;
+  /**
+   * At most `limit` entries, newest first, each with its position (the
+   * identity of its row: grows with every append); with `before`, only
+   * entries whose position is below it (the next page).
+   */
+  history(userId: string, limit: number, before?: number): Promise<Positioned<PointHistoryEntry>[]>;
 }

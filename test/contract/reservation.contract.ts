@@ -1,5 +1,11 @@
+import type { Kysely } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError, ReservationExpiredError, ReservationNotPendingError, SeatUnavailableError } from '../../core/domain/errors.js';
+import { KyselyReservationRepository } from '../../adapters/kysely/kysely-reservation-repository.js';
+import { migrateToLatest } from '../../adapters/kysely/migrate.js';
+import { migrationProvider } from '../../adapters/kysely/migrations/index.js';
+import type { Database } from '../../adapters/kysely/schema.js';
+import { NotFoundError, ReservationExpiredError, ReservationNotPendingError, SeatLimitReachedError, SeatUnavailableError } from '../../core/domain/errors.js';
 import type { Reservation } from '../../core/domain/reservation.js';
 import type { TransactionPort, UnitOfWork } from '../../core/ports/transaction.port.js';
 import { deferred } from '../support/deferred.js';
@@ -16,6 +22,8 @@ export interface ReservationFixture extends TransactionFixture {
 }
 
 const t0 = new Date('2026-01-01T00:00:00Z');
+/** A seat limit no test of something else reaches. */
+const ROOMY = 50;
 const at = (ms: number) => new Date(t0.getTime() + ms);
 const MINUTE = 60_000;
 
@@ -67,7 +75,7 @@ export function describeReservationContract(
     async function reserve(id: string, seatNo: number, expiresAt = at(5 * MINUTE)): Promise<void> {
       await run(async (uow) => {
         await uow.seats.hold('s1', seatNo, id, expiresAt, t0);
-        await uow.reservations.insert(reservation(id, seatNo, { expiresAt }));
+        await uow.reservations.insert(reservation(id, seatNo, { expiresAt }), ROOMY);
       });
     }
 
@@ -272,13 +280,13 @@ export function describeReservationContract(
       });
 
       it('refuses a second live reservation of a seat with SeatUnavailableError, even without the seat hold (the database guard)', async () => {
-        await run((uow) => uow.reservations.insert(reservation('r1', 1)));
-        await expect(run((uow) => uow.reservations.insert(reservation('r2', 1)))).rejects.toBeInstanceOf(SeatUnavailableError);
+        await run((uow) => uow.reservations.insert(reservation('r1', 1), ROOMY));
+        await expect(run((uow) => uow.reservations.insert(reservation('r2', 1), ROOMY))).rejects.toBeInstanceOf(SeatUnavailableError);
         // CONFIRMED is live too.
         await run((uow) => uow.reservations.confirm('r1', t0));
-        await expect(run((uow) => uow.reservations.insert(reservation('r3', 1)))).rejects.toBeInstanceOf(SeatUnavailableError);
+        await expect(run((uow) => uow.reservations.insert(reservation('r3', 1), ROOMY))).rejects.toBeInstanceOf(SeatUnavailableError);
         // Other seats are unaffected.
-        await run((uow) => uow.reservations.insert(reservation('r4', 2)));
+        await run((uow) => uow.reservations.insert(reservation('r4', 2), ROOMY));
         await expect(statusOf('r2')).resolves.toBeUndefined();
       });
 
@@ -288,17 +296,17 @@ export function describeReservationContract(
           const { replaced } = await uow.seats.hold('s1', 1, 'r2', at(6 * MINUTE), at(MINUTE));
           expect(replaced).toBe('r1');
           await expect(uow.reservations.expire('r1', at(MINUTE))).resolves.toBe(true);
-          await uow.reservations.insert(reservation('r2', 1, { expiresAt: at(6 * MINUTE) }));
+          await uow.reservations.insert(reservation('r2', 1, { expiresAt: at(6 * MINUTE) }), ROOMY);
         });
         await expect(statusOf('r1')).resolves.toBe('EXPIRED');
         await expect(statusOf('r2')).resolves.toBe('PENDING');
       });
 
       it('keeps the transaction usable after a refused insert', async () => {
-        await run((uow) => uow.reservations.insert(reservation('r1', 1)));
+        await run((uow) => uow.reservations.insert(reservation('r1', 1), ROOMY));
         await run(async (uow) => {
-          await expect(uow.reservations.insert(reservation('r2', 1))).rejects.toBeInstanceOf(SeatUnavailableError);
-          await uow.reservations.insert(reservation('r3', 2));
+          await expect(uow.reservations.insert(reservation('r2', 1), ROOMY)).rejects.toBeInstanceOf(SeatUnavailableError);
+          await uow.reservations.insert(reservation('r3', 2), ROOMY);
         });
         await expect(statusOf('r3')).resolves.toBe('PENDING');
       });
@@ -308,13 +316,13 @@ export function describeReservationContract(
           const finish = deferred();
           const inserted = deferred();
           const first = run(async (uow) => {
-            await uow.reservations.insert(reservation('r1', 1));
+            await uow.reservations.insert(reservation('r1', 1), ROOMY);
             inserted.resolve();
             await finish.promise;
             if (outcome === 'rollback') throw new Error('rolled back');
           });
           await inserted.promise;
-          const second = settle(run((uow) => uow.reservations.insert(reservation('r2', 1))));
+          const second = settle(run((uow) => uow.reservations.insert(reservation('r2', 1), ROOMY)));
           await fixture.blocked();
           finish.resolve();
           await first.catch(() => undefined);
@@ -334,7 +342,7 @@ export function describeReservationContract(
           await finish.promise;
         });
         await expired.promise;
-        const second = settle(run((uow) => uow.reservations.insert(reservation('r2', 1))));
+        const second = settle(run((uow) => uow.reservations.insert(reservation('r2', 1), ROOMY)));
         await fixture.blocked();
         finish.resolve();
         await expirer;
@@ -413,6 +421,209 @@ export function describeReservationContract(
       });
     });
 
+    describe('seat limit', () => {
+      beforeEach(async () => seed(12));
+      const insert = (id: string, seatNo: number, max: number, overrides: Partial<Reservation> = {}) =>
+        run((uow) => uow.reservations.insert(reservation(id, seatNo, overrides), max));
+      const liveIds = (userId = 'u1', scheduleId = 's1') =>
+        run((uow) => uow.reservations.liveOf(userId, scheduleId)).then((live) => live.map((r) => r.id).sort());
+
+      it('refuses the insert past maxPerUser with SeatLimitReachedError, writing nothing, and leaves the transaction usable', async () => {
+        await insert('r1', 1, 2);
+        await insert('r2', 2, 2);
+        await expect(insert('r3', 3, 2)).rejects.toBeInstanceOf(SeatLimitReachedError);
+        await expect(insert('r3', 3, 2)).rejects.toMatchObject({ code: 'SEAT_LIMIT_REACHED', limit: 2 });
+        await expect(statusOf('r3')).resolves.toBeUndefined();
+        // Nothing of the refused row is left behind: the seat is free for someone else.
+        await insert('other', 3, 1, { userId: 'u2' });
+        await run(async (uow) => {
+          await expect(uow.reservations.insert(reservation('r4', 4), 2)).rejects.toBeInstanceOf(SeatLimitReachedError);
+          await uow.reservations.insert(reservation('theirs', 4, { userId: 'u2' }), 2);
+        });
+        await expect(statusOf('r4')).resolves.toBeUndefined();
+        await expect(statusOf('theirs')).resolves.toBe('PENDING');
+        await expect(liveIds()).resolves.toEqual(['r1', 'r2']);
+        // A limit below one seat refuses even the first.
+        await expect(insert('none', 5, 0, { userId: 'u3' })).rejects.toBeInstanceOf(SeatLimitReachedError);
+      });
+
+      it('counts CONFIRMED and PENDING (an ended hold too, until it is expired); expiring frees a place', async () => {
+        await insert('r1', 1, 2, { expiresAt: at(MINUTE) });
+        await insert('r2', 2, 2, { expiresAt: at(MINUTE) });
+        await run((uow) => uow.reservations.confirm('r1', t0));
+        // r2's hold has ended, but it is still PENDING: it counts.
+        await expect(insert('r3', 3, 2, { expiresAt: at(10 * MINUTE) })).rejects.toBeInstanceOf(SeatLimitReachedError);
+        await expect(run((uow) => uow.reservations.expire('r2', at(MINUTE)))).resolves.toBe(true);
+        await insert('r3', 3, 2, { expiresAt: at(10 * MINUTE) });
+        // A sale is never uncounted: r1 CONFIRMED and r3 PENDING fill the limit.
+        await expect(run((uow) => uow.reservations.expire('r1', at(20 * MINUTE)))).resolves.toBe(false);
+        await expect(insert('r4', 4, 2)).rejects.toBeInstanceOf(SeatLimitReachedError);
+        await expect(liveIds()).resolves.toEqual(['r1', 'r3']);
+      });
+
+      it('counts per user and per schedule, and counts neither a refused seat nor a rolled-back insert', async () => {
+        await run(async (uow) => {
+          await uow.catalog.createSchedule({ id: 's2', concertId: 'c1', startsAt: at(60 * 24 * 60 * MINUTE), totalSeats: 2 }, 500);
+        });
+        await insert('r1', 1, 1);
+        await insert('elsewhere', 1, 1, { scheduleId: 's2' });
+        await insert('theirs', 2, 1, { userId: 'u2' });
+        // u3 is refused the taken seat: no place is used up by it.
+        await expect(insert('refused', 1, 1, { userId: 'u3' })).rejects.toBeInstanceOf(SeatUnavailableError);
+        await expect(
+          run(async (uow) => {
+            await uow.reservations.insert(reservation('undone', 3, { userId: 'u3' }), 1);
+            throw new Error('rolled back');
+          }),
+        ).rejects.toThrow('rolled back');
+        await insert('u3-one', 4, 1, { userId: 'u3' });
+        await expect(insert('u3-two', 5, 1, { userId: 'u3' })).rejects.toBeInstanceOf(SeatLimitReachedError);
+        await expect(liveIds('u1', 's2')).resolves.toEqual(['elsewhere']);
+        await expect(liveIds('u3')).resolves.toEqual(['u3-one']);
+      });
+
+      it('never lets concurrent inserts of one user on different seats, in separate transactions, pass the limit', async () => {
+        const MAX = 3;
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            settle(
+              run(async (uow) => {
+                await uow.reservations.insert(reservation(`r${i + 1}`, i + 1), MAX);
+                // Still open after its insert, so that the others meet it in flight.
+                await uow.reservations.find(`r${i + 1}`);
+              }),
+            ),
+          ),
+        );
+        expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(MAX);
+        for (const outcome of outcomes) if (!outcome.ok) expect(outcome.error).toBeInstanceOf(SeatLimitReachedError);
+        await expect(liveIds()).resolves.toHaveLength(MAX);
+      });
+
+      for (const outcome of ['commit', 'rollback'] as const) {
+        it(`makes a concurrent insert of the same user wait for the first, then count what it left (${outcome})`, async () => {
+          await insert('r1', 1, 2);
+          const finish = deferred();
+          const inserted = deferred();
+          const first = run(async (uow) => {
+            await uow.reservations.insert(reservation('r2', 2), 2);
+            inserted.resolve();
+            await finish.promise;
+            if (outcome === 'rollback') throw new Error('rolled back');
+          });
+          await inserted.promise;
+          const second = settle(run((uow) => uow.reservations.insert(reservation('r3', 3), 2)));
+          await fixture.blocked();
+          finish.resolve();
+          await first.catch(() => undefined);
+          const settled = await second;
+          if (outcome === 'commit') expect(settled).toMatchObject({ ok: false, error: expect.any(SeatLimitReachedError) });
+          else expect(settled).toEqual({ ok: true, value: undefined });
+          await expect(liveIds()).resolves.toEqual(outcome === 'commit' ? ['r1', 'r2'] : ['r1', 'r3']);
+        });
+
+        it(`makes an insert at the limit wait for a transaction expiring one of the user's reservations (${outcome})`, async () => {
+          await insert('r1', 1, 1, { expiresAt: at(MINUTE) });
+          const finish = deferred();
+          const expired = deferred();
+          const expirer = run(async (uow) => {
+            await uow.reservations.expire('r1', at(MINUTE));
+            expired.resolve();
+            await finish.promise;
+            if (outcome === 'rollback') throw new Error('rolled back');
+          });
+          await expired.promise;
+          const second = settle(run((uow) => uow.reservations.insert(reservation('r2', 2), 1)));
+          await fixture.blocked();
+          finish.resolve();
+          await expirer.catch(() => undefined);
+          const settled = await second;
+          if (outcome === 'commit') expect(settled).toEqual({ ok: true, value: undefined });
+          else expect(settled).toMatchObject({ ok: false, error: expect.any(SeatLimitReachedError) });
+        });
+      }
+    });
+
+    describe("a user's reservations", () => {
+      beforeEach(async () => seed(16));
+
+      it('liveOf: the PENDING (ended or not) and CONFIRMED of that user and schedule, nothing else', async () => {
+        await run(async (uow) => {
+          await uow.catalog.createSchedule({ id: 's2', concertId: 'c1', startsAt: at(60 * 24 * 60 * MINUTE), totalSeats: 2 }, 500);
+        });
+        await reserve('pending', 1, at(5 * MINUTE));
+        await reserve('ended', 2, at(MINUTE));
+        await reserve('paid', 3, at(MINUTE));
+        await run((uow) => uow.reservations.confirm('paid', t0));
+        await reserve('gone', 4, at(MINUTE));
+        await run((uow) => uow.reservations.expire('gone', at(MINUTE)));
+        await run((uow) => uow.reservations.insert(reservation('theirs', 5, { userId: 'u2' }), ROOMY));
+        await run((uow) => uow.reservations.insert(reservation('elsewhere', 1, { scheduleId: 's2' }), ROOMY));
+        const live = await run((uow) => uow.reservations.liveOf('u1', 's1'));
+        expect([...live].sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+          reservation('ended', 2, { expiresAt: at(MINUTE) }),
+          reservation('paid', 3, { status: 'CONFIRMED', expiresAt: at(MINUTE) }),
+          reservation('pending', 1),
+        ]);
+        await expect(run((uow) => uow.reservations.liveOf('nobody', 's1'))).resolves.toEqual([]);
+      });
+
+      it('countPending: holds still running at the instant asked, over every schedule', async () => {
+        await run(async (uow) => {
+          await uow.catalog.createSchedule({ id: 's2', concertId: 'c1', startsAt: at(60 * 24 * 60 * MINUTE), totalSeats: 2 }, 500);
+        });
+        await reserve('short', 1, at(MINUTE));
+        await reserve('long', 2, at(5 * MINUTE));
+        await reserve('paid', 3, at(5 * MINUTE));
+        await run((uow) => uow.reservations.confirm('paid', t0));
+        await run((uow) => uow.reservations.insert(reservation('elsewhere', 1, { scheduleId: 's2', expiresAt: at(3 * MINUTE) }), ROOMY));
+        await run((uow) => uow.reservations.insert(reservation('theirs', 4, { userId: 'u2' }), ROOMY));
+        const pending = (now: Date) => run((uow) => uow.reservations.countPending('u1', now));
+        await expect(pending(t0)).resolves.toBe(3);
+        // A hold ends at its instant exactly.
+        await expect(pending(at(MINUTE))).resolves.toBe(2);
+        await expect(pending(at(3 * MINUTE))).resolves.toBe(1);
+        await expect(pending(at(5 * MINUTE))).resolves.toBe(0);
+        await run((uow) => uow.reservations.expire('short', at(MINUTE)));
+        await expect(pending(t0)).resolves.toBe(2);
+        await expect(run((uow) => uow.reservations.countPending('nobody', t0))).resolves.toBe(0);
+      });
+
+      it('listOfUser: newest first with growing positions, a page at a time, every one exactly once while more are made', async () => {
+        const ids = ['a', 'b', 'c', 'd', 'e'];
+        for (const [i, id] of ids.entries()) {
+          await reserve(id, i + 1);
+          await run((uow) => uow.reservations.insert(reservation(`theirs-${id}`, i + 6, { userId: 'u2' }), ROOMY));
+        }
+        await run((uow) => uow.reservations.confirm('b', t0));
+        const first = await run((uow) => uow.reservations.listOfUser('u1', 2));
+        expect(first).toEqual([
+          { ...reservation('e', 5), position: expect.any(Number) },
+          { ...reservation('d', 4), position: expect.any(Number) },
+        ]);
+        expect(first[0]!.position).toBeGreaterThan(first[1]!.position);
+
+        const seen = first.map((r) => r.id);
+        const late: string[] = [];
+        let before = first.at(-1)!.position;
+        for (let page = 0; page < 5; page++) {
+          // Made between pages: newer than the cursor, so never in a later page.
+          late.unshift(`late-${page}`);
+          await run((uow) => uow.reservations.insert(reservation(late[0]!, 11 + page), ROOMY));
+          const next = await run((uow) => uow.reservations.listOfUser('u1', 2, before));
+          if (next.length === 0) break;
+          expect(next.every((r) => r.position < before)).toBe(true);
+          seen.push(...next.map((r) => r.id));
+          before = next.at(-1)!.position;
+        }
+        expect(seen).toEqual(['e', 'd', 'c', 'b', 'a']);
+        await expect(run((uow) => uow.reservations.listOfUser('nobody', 10))).resolves.toEqual([]);
+        const all = await run((uow) => uow.reservations.listOfUser('u1', 100));
+        expect(all.map((r) => r.id)).toEqual([...late, 'e', 'd', 'c', 'b', 'a']);
+        expect(all.find((r) => r.id === 'b')?.status).toBe('CONFIRMED');
+      });
+    });
+
     describe('payments', () => {
       beforeEach(async () => {
         await seed();
@@ -455,6 +666,64 @@ export function describeReservationContract(
             payment(outcome === 'commit' ? 'p1' : 'p2'),
           );
         });
+      }
+    });
+  });
+}
+
+/**
+ * Migration 0003 on a database that already has reservations: each user's
+ * live seats of a schedule are counted (so the limit holds for them at
+ * once), and positions follow the order reservations were made in, with
+ * new ones after them. `open` gives a fresh, empty database.
+ */
+export function describeSeatLimitMigration(
+  name: string,
+  open: () => Promise<{ readonly db: Kysely<Database>; close(): Promise<void> }>,
+): void {
+  describe(`migration 0003-seat-limit-and-paging on existing reservations: ${name}`, () => {
+    it('counts the live seats per user and schedule, numbers reservations in the order they were made, and goes on from there', async () => {
+      const { db, close } = await open();
+      try {
+        const migrator = new Migrator({ db, provider: migrationProvider });
+        const before = await migrator.migrateTo('0002-catalog-reservations');
+        expect(before.error).toBeUndefined();
+        await sql`insert into concerts (id, title, venue) values ('c1', 'Night', 'Hall')`.execute(db);
+        await sql`insert into schedules (id, concert_id, starts_at, total_seats) values ('s1', 'c1', now(), 6), ('s2', 'c1', now(), 6)`.execute(db);
+        await sql`insert into seats (schedule_id, seat_no, price, status) select s, n, 500, 'AVAILABLE' from unnest(array['s1', 's2']) as s, generate_series(1, 6) as n`.execute(db);
+        // Made in this order (created_at), though their ids sort otherwise and they are stored the other way round.
+        const rows: [string, string, string, number, string, number][] = [
+          ['z-first', 'u1', 's1', 1, 'PENDING', 0],
+          ['y-second', 'u1', 's1', 2, 'CONFIRMED', 1],
+          ['x-third', 'u1', 's1', 3, 'EXPIRED', 2],
+          ['w-fourth', 'u1', 's2', 1, 'PENDING', 3],
+          ['v-fifth', 'u2', 's1', 4, 'CONFIRMED', 4],
+        ];
+        for (const [id, userId, scheduleId, seatNo, status, minutes] of [...rows].reverse()) {
+          await sql`insert into reservations (id, user_id, schedule_id, seat_no, price, status, expires_at, created_at)
+                    values (${id}, ${userId}, ${scheduleId}, ${seatNo}, 500, ${status}, ${at(10 * MINUTE)}, ${at(minutes * MINUTE)})`.execute(db);
+        }
+
+        await migrateToLatest(db);
+
+        const counts = await sql<{ user_id: string; schedule_id: string; seats: number }>`
+          select user_id, schedule_id, seats from user_schedule_seats order by user_id, schedule_id`.execute(db);
+        expect(counts.rows).toEqual([
+          { user_id: 'u1', schedule_id: 's1', seats: 2 },
+          { user_id: 'u1', schedule_id: 's2', seats: 1 },
+          { user_id: 'u2', schedule_id: 's1', seats: 1 },
+        ]);
+        const repository = new KyselyReservationRepository(db);
+        const listed = await repository.listOfUser('u1', 10);
+        expect(listed.map((r) => r.id)).toEqual(['w-fourth', 'x-third', 'y-second', 'z-first']);
+        // The limit holds for what was there before: u1 has 2 seats of s1.
+        await expect(repository.insert(reservation('over', 5), 2)).rejects.toBeInstanceOf(SeatLimitReachedError);
+        await repository.insert(reservation('new', 5), 3);
+        const after = await repository.listOfUser('u1', 10);
+        expect(after[0]).toMatchObject({ id: 'new' });
+        expect(after[0]!.position).toBeGreaterThan(listed[0]!.position);
+      } finally {
+        await close();
       }
     });
   });

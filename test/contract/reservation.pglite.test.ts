@@ -8,7 +8,7 @@ import { createKysely } from '../../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../../adapters/kysely/kysely-transaction.js';
 import { migrateToLatest } from '../../adapters/kysely/migrate.js';
 import type { Database } from '../../adapters/kysely/schema.js';
-import { describeReservationContract } from './reservation.contract.js';
+import { describeReservationContract, describeSeatLimitMigration } from './reservation.contract.js';
 
 // A data folder on disk, as the embedded mode uses; one PGlite for the file (starting one takes a while).
 let folder: string;
@@ -30,6 +30,11 @@ describeReservationContract('kysely on pglite', async () => ({
   tx: new KyselyTransactionManager(db),
   blocked: async () => {},
   cleanup: async () => {
-    await sql`truncate payments, reservations, seats, schedules, concerts`.execute(db);
+    await sql`truncate payments, reservations, seats, schedules, concerts, user_schedule_seats`.execute(db);
   },
 }), { serialisesTransactions: true });
+
+describeSeatLimitMigration('kysely on pglite', async () => {
+  const fresh = await createKysely({ dataDir: 'memory://' });
+  return { db: fresh, close: () => fresh.destroy() };
+});

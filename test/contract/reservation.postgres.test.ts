@@ -2,8 +2,10 @@ import type { MigratedDatabase } from '../support/migrated-database.js';
 import { createMigratedDatabase } from '../support/migrated-database.js';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { createKysely } from '../../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../../adapters/kysely/kysely-transaction.js';
-import { describeReservationContract } from './reservation.contract.js';
+import { createIsolatedDatabase } from '../support/isolated-database.js';
+import { describeReservationContract, describeSeatLimitMigration } from './reservation.contract.js';
 
 // One database for the file (creating one per test is slow); each test empties the tables after itself.
 let database: MigratedDatabase;
@@ -26,6 +28,18 @@ describeReservationContract('kysely on postgres', async () => ({
     }
   },
   cleanup: async () => {
-    await sql`truncate payments, reservations, seats, schedules, concerts`.execute(database.db);
+    await sql`truncate payments, reservations, seats, schedules, concerts, user_schedule_seats`.execute(database.db);
   },
 }));
+
+describeSeatLimitMigration('kysely on postgres', async () => {
+  const fresh = await createIsolatedDatabase(inject('databaseUrl'));
+  const db = await createKysely({ databaseUrl: fresh.url, dataDir: 'memory://' });
+  return {
+    db,
+    close: async () => {
+      await db.destroy();
+      await fresh.drop();
+    },
+  };
+});

@@ -131,7 +131,7 @@ export function describeTransactionContract(name: string, createFixture: () => P
       await expect(tx.run((uow) => uow.points.debit('u1', 1_000))).resolves.toBe(0);
     });
 
-    it('lists history newest first, per user, up to the limit', async () => {
+    it('lists history newest first, per user, up to the limit, each entry with a position that grows with every append', async () => {
       await tx.run(async (uow) => {
         await uow.points.appendHistory({ userId: 'u1', kind: 'CHARGE', amount: 10, balanceAfter: 10, at });
         await uow.points.appendHistory({ userId: 'u2', kind: 'CHARGE', amount: 99, balanceAfter: 99, at });
@@ -140,9 +140,33 @@ export function describeTransactionContract(name: string, createFixture: () => P
       await tx.run((uow) => uow.points.appendHistory({ userId: 'u1', kind: 'CHARGE', amount: 5, balanceAfter: 11, at }));
       const items = await tx.run((uow) => uow.points.history('u1', 2));
       expect(items).toEqual([
-        { userId: 'u1', kind: 'CHARGE', amount: 5, balanceAfter: 11, at },
-        { userId: 'u1', kind: 'USE', amount: 4, balanceAfter: 6, at },
+        { userId: 'u1', kind: 'CHARGE', amount: 5, balanceAfter: 11, at, position: expect.any(Number) },
+        { userId: 'u1', kind: 'USE', amount: 4, balanceAfter: 6, at, position: expect.any(Number) },
       ]);
+      expect(items[0]!.position).toBeGreaterThan(items[1]!.position);
+      await expect(tx.run((uow) => uow.points.history('nobody', 10))).resolves.toEqual([]);
+    });
+
+    it('walks the history a page at a time with `before`: every entry exactly once, also when entries are appended between pages', async () => {
+      const entry = (amount: number) => ({ userId: 'u1', kind: 'CHARGE' as const, amount, balanceAfter: amount, at });
+      for (let amount = 1; amount <= 7; amount++) {
+        await tx.run(async (uow) => {
+          await uow.points.appendHistory(entry(amount));
+          await uow.points.appendHistory({ ...entry(100 + amount), userId: 'u2' });
+        });
+      }
+      const seen: number[] = [];
+      let before: number | undefined;
+      for (let page = 0; page < 10; page++) {
+        const items = await tx.read((uow) => uow.points.history('u1', 3, before));
+        if (items.length === 0) break;
+        if (before !== undefined) expect(items.every((item) => item.position < before!)).toBe(true);
+        seen.push(...items.map((item) => item.amount));
+        before = items.at(-1)!.position;
+        // Newer than every cursor handed out so far: never in a later page.
+        await tx.run((uow) => uow.points.appendHistory(entry(1_000 + page)));
+      }
+      expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1]);
     });
 
     it('claims an idempotency key once and hands later claimers the stored answer', async () => {

@@ -108,7 +108,7 @@ describe('kysely on postgres: server-side waits and migrations', () => {
     try {
       await Promise.all(instances.map((instance) => migrateToLatest(instance)));
       const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(instances[0] as Kysely<Database>);
-      expect(rows.map((row) => row.name)).toEqual(['0001-points', '0002-catalog-reservations']);
+      expect(rows.map((row) => row.name)).toEqual(['0001-points', '0002-catalog-reservations', '0003-seat-limit-and-paging']);
     } finally {
       await Promise.all(instances.map((instance) => instance.destroy()));
       await fresh.drop();

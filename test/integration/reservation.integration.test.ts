@@ -3,9 +3,11 @@ import { createMigratedDatabase } from '../support/migrated-database.js';
 /**
  * Reserving and paying against real Redis and Postgres from several OS
  * processes at once, as several app instances would: a crowd on one seat,
- * payments racing the end of their holds (with a sweeper and another buyer
- * waiting for the seats), and a user's charges racing their payments.
- * Workers wait at a barrier so that their requests really overlap.
+ * one buyer trying to take more seats than the limit (with the lock, and
+ * with the database's guard alone), payments racing the end of their holds
+ * (with a sweeper and another buyer waiting for the seats), and a user's
+ * charges racing their payments. Workers wait at a barrier so that their
+ * requests really overlap.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KyselyTransactionManager } from '../../adapters/kysely/kysely-transaction.js';
@@ -16,7 +18,8 @@ import type { Reservation } from '../../core/domain/reservation.js';
 import { systemClock } from '../../core/ports/clock.port.js';
 import { ChargePoints } from '../../core/usecases/charge-points.js';
 import { ExpireToken } from '../../core/usecases/queue/expire-token.js';
-import { aSchedule } from '../support/catalog-builders.js';
+import { ExtendToken } from '../../core/usecases/queue/extend-token.js';
+import { aName, aSchedule } from '../support/catalog-builders.js';
 import { createIsolatedRedis, type IsolatedRedis } from '../support/isolated-redis.js';
 import { salesUseCases } from '../support/sales-use-cases.js';
 import { runWorker } from '../support/spawn-worker.js';
@@ -25,6 +28,11 @@ import { openBarrier } from './workers/barrier.js';
 const PROCESSES = 4;
 const USERS_PER_PROCESS = 25;
 const PRICE = 100;
+const MAX_SEATS_PER_USER = 4;
+/** For the tests where one buyer holds many seats on purpose: they are about payments and expiry, not the limit. */
+const ROOMY_SEAT_LIMIT = 50;
+/** The buyers of these tests have no queue token; this one outlives every hold, so none is extended. */
+const NO_TOKEN = { token: 'no-such-token-0000', tokenExpiresAt: new Date(Date.now() + 24 * 3_600_000) };
 
 type Outcomes = { outcomes: { reservationId?: string; userId?: string; outcome: string }[] };
 
@@ -42,8 +50,16 @@ describe('reserving and paying on real Redis and Postgres', () => {
     client = createRedis(inject('redisUrl'));
     const lock = new RedisLock(client, { prefix: redis.prefix });
     const tx = new KyselyTransactionManager(database.db);
-    const expireToken = new ExpireToken(new RedisQueue(client, { prefix: redis.prefix }), systemClock);
-    uc = salesUseCases({ lock, tx, clock: systemClock, expireToken, holdTtlMs: 300_000 });
+    const queue = new RedisQueue(client, { prefix: redis.prefix });
+    uc = salesUseCases({
+      lock,
+      tx,
+      clock: systemClock,
+      expireToken: new ExpireToken(queue, systemClock),
+      extendToken: new ExtendToken(queue, systemClock),
+      holdTtlMs: 300_000,
+      maxSeatsPerUser: ROOMY_SEAT_LIMIT,
+    });
     chargePoints = new ChargePoints(lock, tx, systemClock);
   });
 
@@ -116,19 +132,60 @@ describe('reserving and paying on real Redis and Postgres', () => {
     expect(await seatsOf(schedule.id)).toMatchObject([{ status: 'HELD', held_by: winners[0]?.reservationId }]);
   });
 
+  for (const { layers, noLock } of [
+    { layers: 'the lock and the database guard', noLock: false },
+    { layers: 'the database guard alone (a no-op lock)', noLock: true },
+  ]) {
+    it(`one buyer, ${PROCESSES} processes, ${PROCESSES * 10} reserves of as many seats at once, with ${layers}: exactly ${MAX_SEATS_PER_USER} held, every other SEAT_LIMIT_REACHED`, async () => {
+      const SEATS_PER_PROCESS = 10;
+      const schedule = await aSchedule(uc, { seatCount: PROCESSES * SEATS_PER_PROCESS, price: PRICE });
+      const buyer = aName('buyer');
+      const results = await race<Outcomes>(
+        Array.from({ length: PROCESSES }, (_, p) => ({
+          script: 'reserve-worker.ts',
+          env: {
+            SCHEDULE_ID: schedule.id,
+            USERS: buyer,
+            SEATS: Array.from({ length: SEATS_PER_PROCESS }, (_, i) => p * SEATS_PER_PROCESS + i + 1).join(','),
+            MAX_SEATS_PER_USER: String(MAX_SEATS_PER_USER),
+            ...(noLock ? { NO_LOCK: 'true' } : {}),
+          },
+        })),
+      );
+      const outcomes = results.flatMap((r) => r.outcomes);
+      expect(outcomes).toHaveLength(PROCESSES * SEATS_PER_PROCESS);
+      const held = outcomes.filter((o) => o.outcome === 'ok');
+      expect(held).toHaveLength(MAX_SEATS_PER_USER);
+      // Not LOCK_BUSY: a buyer's own reserves queue up on the user's key (or, without the lock, on the counter's row).
+      expect(outcomes.filter((o) => o.outcome !== 'ok').map((o) => o.outcome)).toEqual(Array(PROCESSES * SEATS_PER_PROCESS - MAX_SEATS_PER_USER).fill('SEAT_LIMIT_REACHED'));
+
+      const stored = await reservationsOf(schedule.id);
+      expect(stored.map((r) => ({ id: r.id, userId: r.user_id, status: r.status })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+        held.map((o) => ({ id: o.reservationId, userId: buyer, status: 'PENDING' })).sort((a, b) => a.id!.localeCompare(b.id!)),
+      );
+      const heldSeats = (await seatsOf(schedule.id)).filter((seat) => seat.status !== 'AVAILABLE');
+      expect(heldSeats.map((seat) => seat.held_by).sort()).toEqual(stored.map((r) => r.id).sort());
+      const counter = await database.db.selectFrom('user_schedule_seats').select('seats').where('user_id', '=', buyer).where('schedule_id', '=', schedule.id).executeTakeFirst();
+      expect(counter).toEqual({ seats: MAX_SEATS_PER_USER });
+    });
+  }
+
   it('payments racing the end of their holds, beside a sweeper and a buyer taking freed seats: each ends CONFIRMED and SOLD, or EXPIRED and not sold, never a mix', async () => {
     const SEATS = 20;
     const schedule = await aSchedule(uc, { seatCount: SEATS, price: PRICE });
     const [payer, other] = ['payer', 'taker'];
     await chargePoints.execute({ userId: payer, amount: SEATS * PRICE });
     const mine: Reservation[] = [];
-    for (let seatNo = 1; seatNo <= SEATS; seatNo++) mine.push(await uc.reserveSeat.execute({ userId: payer, scheduleId: schedule.id, seatNo }));
+    for (let seatNo = 1; seatNo <= SEATS; seatNo++) mine.push(await uc.reserveSeat.execute({ userId: payer, ...NO_TOKEN, scheduleId: schedule.id, seatNo }));
 
     const results = await race<unknown>(
       [
         { script: 'pay-worker.ts', env: { USER_ID: payer, RESERVATIONS: mine.map((r) => r.id).join(',') } },
         { script: 'sweep-worker.ts', env: { LOOP_MS: '1500' } },
-        { script: 'reserve-worker.ts', env: { SCHEDULE_ID: schedule.id, USERS: other, SEATS: mine.map((r) => r.seatNo).join(','), LOOP_MS: '1500' } },
+        {
+          script: 'reserve-worker.ts',
+          env: { SCHEDULE_ID: schedule.id, USERS: other, SEATS: mine.map((r) => r.seatNo).join(','), LOOP_MS: '1500', MAX_SEATS_PER_USER: String(ROOMY_SEAT_LIMIT) },
+        },
       ],
       // The boundaries, set just before the start: seats 1-2 ended already, 19-20 end in two minutes, and seats
       // 3-18 end 20 to 620 ms after the start, while the payments (one at a time on the wallet's lock) go through.
@@ -182,7 +239,7 @@ describe('reserving and paying on real Redis and Postgres', () => {
     const schedule = await aSchedule(uc, { seatCount: RESERVATIONS, price: PRICE });
     await chargePoints.execute({ userId: user, amount: RESERVATIONS * PRICE });
     const mine: Reservation[] = [];
-    for (let seatNo = 1; seatNo <= RESERVATIONS; seatNo++) mine.push(await uc.reserveSeat.execute({ userId: user, scheduleId: schedule.id, seatNo }));
+    for (let seatNo = 1; seatNo <= RESERVATIONS; seatNo++) mine.push(await uc.reserveSeat.execute({ userId: user, ...NO_TOKEN, scheduleId: schedule.id, seatNo }));
 
     const charge = { script: 'charge-worker.ts', env: { USER_ID: user, COUNT: String(CHARGES), AMOUNT: String(AMOUNT) } };
     const results = await race<{ outcomes: (string | { outcome: string })[] }>([

@@ -6,8 +6,10 @@
  * moves next and when a hold ends, and shrinks a failure to a short story.
  *
  * Both layers are shown: every invariant of DESIGN.md holds with the lock
- * and the database guards, and with the guards alone (a no-op lock); with
- * neither, a counterexample is found.
+ * and the database guards, with the guards alone (a no-op lock) and with
+ * the lock alone (unguarded repositories); with neither, a counterexample
+ * is found. The seat limit gets a property of its own: one buyer's many
+ * reserves at once, beside payments, the sweeper and the clock.
  */
 import fc from 'fast-check';
 import { MemoryDatabase } from '../../adapters/memory/memory-database.js';
@@ -26,6 +28,7 @@ import type { IdGenerator } from '../../core/ports/id-generator.port.js';
 import type { LockPort } from '../../core/ports/lock.port.js';
 import { ChargePoints } from '../../core/usecases/charge-points.js';
 import { ExpireToken } from '../../core/usecases/queue/expire-token.js';
+import { ExtendToken } from '../../core/usecases/queue/extend-token.js';
 import { ExpireHolds } from '../../core/usecases/reservations/expire-holds.js';
 import type { PayReservationOutput } from '../../core/usecases/reservations/pay-reservation.js';
 import { PayReservation } from '../../core/usecases/reservations/pay-reservation.js';
@@ -43,6 +46,8 @@ const SCHEDULE = 's1';
 const SEAT_NOS = [1, 2] as const;
 const PRICE = 1_000;
 const HOLD_TTL_MS = 1_000;
+/** Far above what two seats allow: the first property is not about the seat limit. */
+const ROOMY_SEAT_LIMIT = 4;
 /** Errors a request may answer with; anything else is a bug. */
 const EXPECTED_CODES = new Set([
   'SEAT_UNAVAILABLE',
@@ -132,8 +137,13 @@ async function runScenario(s: fc.Scheduler, scenario: Scenario, protection: Prot
   tick = () => s.schedule(Promise.resolve());
 
   const catalogCache = new CatalogCache(new MemoryCache(clock), tx);
-  const reserveSeat = new ReserveSeat(lock, tx, clock, ids, catalogCache, { holdTtlMs: HOLD_TTL_MS });
-  const payReservation = new PayReservation(lock, tx, clock, ids, new ExpireToken(new MemoryQueue(), clock), catalogCache, { lockWaitMs: 5_000 });
+  const queue = new MemoryQueue();
+  const reserveSeat = new ReserveSeat(lock, tx, clock, ids, catalogCache, new ExtendToken(queue, clock), {
+    holdTtlMs: HOLD_TTL_MS,
+    maxSeatsPerUser: ROOMY_SEAT_LIMIT,
+    userLockWaitMs: 5_000,
+  });
+  const payReservation = new PayReservation(lock, tx, clock, ids, new ExpireToken(queue, clock), catalogCache, { lockWaitMs: 5_000 });
   const chargePoints = new ChargePoints(lock, tx, clock, { walletWaitMs: 5_000 });
   const expireHolds = new ExpireHolds(lock, tx, clock, catalogCache);
 
@@ -157,7 +167,7 @@ async function runScenario(s: fc.Scheduler, scenario: Scenario, protection: Prot
   async function runStep(userId: User, step: Step): Promise<void> {
     if (step.kind === 'reserve') {
       try {
-        const reservation = await reserveSeat.execute({ userId, scheduleId: SCHEDULE, seatNo: step.seatNo });
+        const reservation = await reserveSeat.execute({ userId, token: `token-of-user-${userId}`, tokenExpiresAt: clock.now(), scheduleId: SCHEDULE, seatNo: step.seatNo });
         latest.set(userId, reservation.id);
         outcomes.push({ kind: 'reserve', userId, ok: true, reservation });
       } catch (error) {
@@ -283,4 +293,127 @@ describeProtectionLayers('reserving and paying under any interleaving', reservat
   numRuns: 400,
   unprotectedRuns: 300,
   invariantMessages: INVARIANT_MESSAGES,
+});
+
+/**
+ * The seat limit: one buyer, several sessions at once (tabs, devices, a
+ * script), each reserving seats of one schedule and paying its latest hold,
+ * beside the sweeper and the clock ending holds. At no instant may the
+ * buyer have more than MAX PENDING or CONFIRMED reservations of the
+ * schedule: the committed rows are checked at every scheduler step, not
+ * only at the end, since a sweep could hide a breach that came and went.
+ */
+const LIMIT_USER = 'u1';
+const LIMIT_MAX = 2;
+const LIMIT_SEAT_NOS = [1, 2, 3, 4, 5] as const;
+const LIMIT_CODES = new Set(['SEAT_UNAVAILABLE', 'SEAT_LIMIT_REACHED', 'LOCK_BUSY', 'RESERVATION_EXPIRED', 'RESERVATION_NOT_PENDING', 'NO_RESERVATION']);
+
+type SessionStep = { readonly kind: 'reserve'; readonly seatNo: number } | { readonly kind: 'pay' };
+
+interface LimitScenario {
+  /** Each session's steps run in order; sessions run at once. Each starts with a reserve, so that they race for the places. */
+  readonly sessions: readonly (readonly SessionStep[])[];
+  readonly sweeps: readonly { readonly afterSteps: number }[];
+  readonly clockMoves: readonly { readonly afterSteps: number; readonly ms: number }[];
+}
+
+const reserveStepArb = fc.record({ kind: fc.constant('reserve' as const), seatNo: fc.constantFrom(...LIMIT_SEAT_NOS) });
+const limitScenarioArb: fc.Arbitrary<LimitScenario> = fc.record({
+  sessions: fc.array(
+    fc
+      .tuple(reserveStepArb, fc.array(fc.oneof({ arbitrary: reserveStepArb, weight: 2 }, { arbitrary: fc.constant({ kind: 'pay' as const }), weight: 1 }), { maxLength: 3 }))
+      .map(([first, rest]): SessionStep[] => [first, ...rest]),
+    { minLength: 2, maxLength: 4 },
+  ),
+  sweeps: fc.array(fc.record({ afterSteps: fc.integer({ min: 0, max: 30 }) }), { maxLength: 2 }),
+  clockMoves: fc.array(fc.record({ afterSteps: fc.integer({ min: 0, max: 30 }), ms: fc.constantFrom(300, 700, 1_000) }), { maxLength: 3 }),
+});
+
+/** The breach, named, if the buyer has more live reservations of the schedule than the limit allows. */
+function seatLimitBreach(db: MemoryDatabase): string | undefined {
+  const live = ([...db.committedTable('reservations').values()] as Reservation[]).filter(
+    (r) => r.userId === LIMIT_USER && r.scheduleId === SCHEDULE && (r.status === 'PENDING' || r.status === 'CONFIRMED'),
+  );
+  if (live.length <= LIMIT_MAX) return undefined;
+  return `seat limit broken: ${LIMIT_USER} has ${live.length} live reservations of ${SCHEDULE} (max ${LIMIT_MAX}): ${live.map((r) => `${r.id}(seat ${r.seatNo}, ${r.status})`).join(', ')}`;
+}
+
+async function runLimitScenario(s: fc.Scheduler, scenario: LimitScenario, protection: Protection): Promise<{ breach: string | undefined; failures: string[] }> {
+  let tick: Tick = immediateTick;
+  const db = new MemoryDatabase(() => tick());
+  const tx = new MemoryTransactionManager(db, { guarded: protection.guards });
+  const clock = new ManualClock();
+  const lock: LockPort = protection.lock ? new MemoryLock(clock, { tick: () => tick(), defaultLeaseMs: 3_600_000 }) : new NoopLock();
+  const ids = new SequentialIds();
+
+  await tx.run(async (uow) => {
+    await uow.catalog.createConcert({ id: 'c1', title: 'Concert', venue: 'Hall' });
+    await uow.catalog.createSchedule({ id: SCHEDULE, concertId: 'c1', startsAt: new Date('2026-06-01T19:00:00Z'), totalSeats: LIMIT_SEAT_NOS.length }, PRICE);
+    // Enough for every seat: this property is about the limit, not the wallet.
+    await uow.points.credit(LIMIT_USER, PRICE * 100, BALANCE_LIMIT);
+  });
+  let breach: string | undefined;
+  tick = () => {
+    breach ??= seatLimitBreach(db);
+    return s.schedule(Promise.resolve());
+  };
+
+  const catalogCache = new CatalogCache(new MemoryCache(clock), tx);
+  const queue = new MemoryQueue();
+  const reserveSeat = new ReserveSeat(lock, tx, clock, ids, catalogCache, new ExtendToken(queue, clock), {
+    holdTtlMs: HOLD_TTL_MS,
+    maxSeatsPerUser: LIMIT_MAX,
+    userLockWaitMs: 5_000,
+  });
+  const payReservation = new PayReservation(lock, tx, clock, ids, new ExpireToken(queue, clock), catalogCache, { lockWaitMs: 5_000 });
+  const expireHolds = new ExpireHolds(lock, tx, clock, catalogCache);
+  const failures: string[] = [];
+  const fail = (what: string, error: unknown) => {
+    const code = codeOf(error);
+    if (!LIMIT_CODES.has(code)) failures.push(`unexpected failure of ${what}: ${code}`);
+  };
+
+  const actors: Promise<void>[] = scenario.sessions.map(async (steps) => {
+    let latest: string | undefined;
+    for (const step of steps) {
+      if (step.kind === 'reserve') {
+        await reserveSeat
+          .execute({ userId: LIMIT_USER, token: 'token-of-the-buyer', tokenExpiresAt: clock.now(), scheduleId: SCHEDULE, seatNo: step.seatNo })
+          .then((reservation) => void (latest = reservation.id), (error: unknown) => fail('reserve', error));
+      } else if (latest !== undefined) {
+        await payReservation.execute({ userId: LIMIT_USER, token: 'token-of-the-buyer', reservationId: latest }).catch((error: unknown) => fail('pay', error));
+      }
+    }
+  });
+  actors.push(
+    (async () => {
+      for (const { afterSteps } of scenario.sweeps) {
+        for (let i = 0; i <= afterSteps; i++) await tick();
+        await expireHolds.execute().catch((error: unknown) => fail('sweep', error));
+      }
+    })(),
+    (async () => {
+      for (const { afterSteps, ms } of scenario.clockMoves) {
+        for (let i = 0; i <= afterSteps; i++) await tick();
+        clock.advance(ms);
+      }
+    })(),
+  );
+  await s.waitFor(Promise.all(actors));
+  breach ??= seatLimitBreach(db);
+  return { breach, failures };
+}
+
+function seatLimitProperty(protection: Protection) {
+  return fc.asyncProperty(fc.scheduler(), limitScenarioArb, async (s, scenario) => {
+    const { breach, failures } = await runLimitScenario(s, scenario, protection);
+    if (failures.length > 0) throw new Error(failures.join('; '));
+    if (breach !== undefined) throw new Error(breach);
+  });
+}
+
+describeProtectionLayers('one buyer reserving from several sessions at once: never more than MAX_SEATS_PER_USER seats', seatLimitProperty, {
+  numRuns: 300,
+  unprotectedRuns: 300,
+  invariantMessages: /seat limit broken/,
 });

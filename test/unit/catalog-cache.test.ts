@@ -53,7 +53,7 @@ describe('catalog reads through the cache', () => {
     await expect(seatStatus(1)).resolves.toBe('AVAILABLE');
     await expect(available()).resolves.toBe(3);
 
-    const reservation = await uc.reserveSeat.execute({ userId: 'u1', scheduleId: schedule.id, seatNo: 1 });
+    const reservation = await uc.reserveSeat.execute({ userId: 'u1', token: 'token-of-u1', tokenExpiresAt: clock.now(), scheduleId: schedule.id, seatNo: 1 });
     await expect(seatStatus(1)).resolves.toBe('HELD');
     await expect(available()).resolves.toBe(2);
 

@@ -42,10 +42,13 @@ describe('ChargePoints', () => {
     await charge.execute({ userId: 'u1', amount: 200 });
     expect(lock.locked).toEqual([['point:u1'], ['point:u1']]);
     await expect(balanceOf('u1')).resolves.toBe(500);
-    await expect(new GetPointHistory(tx).execute('u1')).resolves.toEqual([
-      { userId: 'u1', kind: 'CHARGE', amount: 200, balanceAfter: 500, at: new Date('2026-01-01T00:00:01Z') },
-      { userId: 'u1', kind: 'CHARGE', amount: 300, balanceAfter: 300, at: new Date('2026-01-01T00:00:00Z') },
-    ]);
+    await expect(new GetPointHistory(tx).execute({ userId: 'u1' })).resolves.toEqual({
+      items: [
+        { userId: 'u1', kind: 'CHARGE', amount: 200, balanceAfter: 500, at: new Date('2026-01-01T00:00:01Z') },
+        { userId: 'u1', kind: 'CHARGE', amount: 300, balanceAfter: 300, at: new Date('2026-01-01T00:00:00Z') },
+      ],
+      nextCursor: undefined,
+    });
   });
 
   it.each([
@@ -68,7 +71,7 @@ describe('ChargePoints', () => {
     for (let i = 0; i < BALANCE_LIMIT / MAX_CHARGE; i++) await charge.execute({ userId: 'rich', amount: MAX_CHARGE });
     await expect(charge.execute({ userId: 'rich', amount: 1 })).rejects.toBeInstanceOf(BalanceLimitExceededError);
     await expect(balanceOf('rich')).resolves.toBe(BALANCE_LIMIT);
-    await expect(new GetPointHistory(tx).execute('rich')).resolves.toHaveLength(100);
+    await expect(new GetPointHistory(tx).execute({ userId: 'rich', limit: 100 })).resolves.toMatchObject({ items: { length: 100 }, nextCursor: undefined });
   });
 
   it('replays the stored answer for a repeated Idempotency-Key and charges once', async () => {
@@ -82,5 +85,55 @@ describe('ChargePoints', () => {
     await charge.execute({ userId: 'u1', amount: 300, idempotencyKey: 'abc' });
     await expect(charge.execute({ userId: 'u1', amount: 301, idempotencyKey: 'abc' })).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
     await expect(charge.execute({ userId: 'u2', amount: 301, idempotencyKey: 'abc' })).resolves.toMatchObject({ balance: 301, replayed: false });
+  });
+});
+
+describe('GetPointHistory', () => {
+  let clock: ManualClock;
+  let tx: MemoryTransactionManager;
+  let charge: ChargePoints;
+  let history: GetPointHistory;
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    tx = new MemoryTransactionManager();
+    charge = new ChargePoints(new MemoryLock(clock), tx, clock);
+    history = new GetPointHistory(tx);
+  });
+
+  it('pages newest first, 50 by default; following nextCursor walks every entry exactly once while charges land at the head', async () => {
+    for (let amount = 1; amount <= 55; amount++) await charge.execute({ userId: 'u1', amount });
+    await charge.execute({ userId: 'u2', amount: 999 });
+    const first = await history.execute({ userId: 'u1' });
+    expect(first.items).toHaveLength(50);
+    expect(first.items[0]).toMatchObject({ amount: 55, balanceAfter: (55 * 56) / 2 });
+    expect(first.nextCursor).toMatch(/^c1\./);
+
+    const head = await history.execute({ userId: 'u1', limit: 7 });
+    const seen = head.items.map((entry) => entry.amount);
+    let cursor = head.nextCursor;
+    while (cursor !== undefined) {
+      await charge.execute({ userId: 'u1', amount: 1_000 });
+      const page = await history.execute({ userId: 'u1', limit: 7, cursor });
+      seen.push(...page.items.map((entry) => entry.amount));
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(Array.from({ length: 55 }, (_, i) => 55 - i));
+    // The last page is exactly full: no cursor to an empty page.
+    const two = await history.execute({ userId: 'u2', limit: 1 });
+    expect(two).toEqual({ items: [expect.objectContaining({ amount: 999 })], nextCursor: undefined });
+    await expect(history.execute({ userId: 'nobody' })).resolves.toEqual({ items: [], nextCursor: undefined });
+  });
+
+  it.each([0, 101, 1.5, Number.NaN])('refuses the limit %s, naming it', async (limit) => {
+    await expect(history.execute({ userId: 'u1', limit })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'limit' });
+  });
+
+  it.each(['', 'abc', 'c1.', 'c1.-5', 'c1.0', 'c2.1', 'c1.zzzzzzzzzzzz'])('refuses the cursor %j, which this service never issued', async (cursor) => {
+    await expect(history.execute({ userId: 'u1', cursor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'cursor' });
+  });
+
+  it('refuses a bad user id', async () => {
+    await expect(history.execute({ userId: 'has space' })).rejects.toMatchObject({ field: 'userId' });
   });
 });

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as points from './0001-points.js';
 import * as catalogReservations from './0002-catalog-reservations.js';
+import * as seatLimitAndPaging from './0003-seat-limit-and-paging.js';
 
 /**
  * Migrations listed in code, not read from a folder: FileMigrationProvider
@@ -10,6 +11,7 @@ import * as catalogReservations from './0002-catalog-reservations.js';
 const migrations: Record<string, Migration> = {
   '0001-points': points,
   '0002-catalog-reservations': catalogReservations,
+  '0003-seat-limit-and-paging': seatLimitAndPaging,
 };
 
 export const migrationProvider: MigrationProvider = {

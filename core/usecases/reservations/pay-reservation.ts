@@ -14,7 +14,7 @@ import type { ExpireToken } from '../queue/expire-token.js';
 export interface PayReservationInput {
   /** The user named by the caller's queue token (ACTIVE, or SPENT with `tokenSpent`). */
   readonly userId: string;
-  /** That token: a paid buyer leaves the queue, freeing the slot for the next waiter. */
+  /** That token: a buyer with nothing left to pay leaves the queue, freeing the slot for the next waiter. */
   readonly token: string;
   readonly reservationId: string;
   readonly idempotencyKey?: string;
@@ -35,11 +35,19 @@ export interface PaymentReceipt {
   readonly balance: number;
 }
 
+/** What became of the queue token a payment request carried. */
+export type QueueTokenOutcome =
+  /** This payment left its user no PENDING reservation: the token is spent, its slot free. */
+  | 'SPENT'
+  /** Left as it was: its user still has a hold to pay with it, or the answer is a replay (which never spends). */
+  | 'KEPT'
+  /** It was due to be spent, but the queue failed: it ends on its own expiry. The sale stands. */
+  | 'NOT_SPENT';
+
 export interface PayReservationOutput extends PaymentReceipt {
   /** True when this is the stored answer of an earlier request with the same Idempotency-Key. */
   readonly replayed: boolean;
-  /** False when the sale committed but the queue token could not be expired (it then ends on its own TTL). */
-  readonly tokenExpired: boolean;
+  readonly queueToken: QueueTokenOutcome;
 }
 
 export interface PayReservationOptions {
@@ -56,9 +64,13 @@ export interface PayReservationOptions {
  * together (every writer of a resource takes its key; the lock sorts them),
  * and one transaction: claim the Idempotency-Key, confirm the reservation
  * only if still PENDING and unexpired, deduct the price in one guarded
- * statement, a USE history row, the payment, the seat SOLD. Any refusal
- * rolls all of it back. After commit, the seat's cached views are dropped
- * and the queue token is expired (spent).
+ * statement, a USE history row, the payment, the seat SOLD, and last, count
+ * the user's holds still PENDING. Any refusal rolls all of it back. After
+ * commit, the seat's cached views are dropped, and the queue token is
+ * expired (spent) if that count was 0: a buyer with several holds pays them
+ * all with one token. Payments of one user's holds serialise on the
+ * wallet's key (and, without the lock, on the wallet's row), so the last of
+ * them counts the others CONFIRMED. A replayed answer never spends a token.
  *
  * With a spent token (`tokenSpent`), only a replay: a client whose answer was
  * lost retries with the token it had and the same Idempotency-Key, and gets
@@ -96,7 +108,7 @@ export class PayReservation {
           this.tx.run(
             async (uow) => {
               const stored = await claimOrReplay<PaymentReceipt>(uow, request);
-              if (stored !== undefined) return { ...stored, replayed: true };
+              if (stored !== undefined) return { ...stored, replayed: true, lastToPay: false };
 
               const now = this.clock.now();
               const confirmed = await uow.reservations.confirm(reservationId, now);
@@ -115,7 +127,9 @@ export class PayReservation {
 
               const answer: PaymentReceipt = { paymentId, reservationId, amount, status: 'CONFIRMED', balance };
               if (request !== undefined) await uow.idempotency.complete(request.scope, request.key, answer);
-              return { ...answer, replayed: false };
+              // Counted after this one is confirmed, in the same transaction: only the payment that leaves nothing to pay spends.
+              const lastToPay = (await uow.reservations.countPending(userId, now)) === 0;
+              return { ...answer, replayed: false, lastToPay };
             },
             { signal: lease.signal },
           ),
@@ -123,8 +137,9 @@ export class PayReservation {
       ),
     );
 
-    if (!receipt.replayed) await this.cache.seatChanged(reservation.scheduleId);
-    return { ...receipt, tokenExpired: await this.leaveQueue(input.token) };
+    const { lastToPay, ...output } = receipt;
+    if (!output.replayed) await this.cache.seatChanged(reservation.scheduleId);
+    return { ...output, queueToken: lastToPay ? await this.leaveQueue(input.token) : 'KEPT' };
   }
 
   /**
@@ -146,18 +161,18 @@ export class PayReservation {
         return answer;
       }),
     );
-    // The token is spent already: nothing to expire.
-    return { ...stored, replayed: true, tokenExpired: true };
+    // The token is spent already, and a replay never spends one.
+    return { ...stored, replayed: true, queueToken: 'KEPT' };
   }
 
   /** The sale has committed: a token that cannot be expired now (queue down) must not turn it into an error. */
-  private async leaveQueue(token: string): Promise<boolean> {
+  private async leaveQueue(token: string): Promise<QueueTokenOutcome> {
     try {
       await this.expireToken.execute(token);
-      return true;
+      return 'SPENT';
     } catch (error) {
       this.options.onTokenNotExpired?.(error);
-      return false;
+      return 'NOT_SPENT';
     }
   }
 }
