@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SEATS_PER_SCHEDULE } from '../core/domain/catalog.js';
 
 /**
  * The whole configuration, read once from the environment at start (API.md,
@@ -16,14 +17,21 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Put before every Redis key, so that several deployments (or test files) can share one Redis. */
   readonly redisPrefix: string;
+  /** How access tokens are verified (API.md, "Authentication"). */
+  readonly auth: AuthConfig;
   /** Unset: admin routes refuse everyone. */
   readonly adminToken: string | undefined;
+  /** Unset: /metrics is public. */
+  readonly metricsToken: string | undefined;
   readonly seedDemo: boolean;
   readonly holdTtlSeconds: number;
+  /** Seats one user may hold or buy per schedule. */
+  readonly maxSeatsPerUser: number;
   readonly queue: {
     readonly activeMax: number;
     readonly admitIntervalMs: number;
     readonly tokenTtlSeconds: number;
+    readonly presenceTimeoutSeconds: number;
   };
   readonly logLevel: LogLevel;
 }
@@ -35,6 +43,17 @@ export interface Config {
  * Postgres's default 100 connections.
  */
 export const DEFAULT_DATABASE_POOL_SIZE = 20;
+
+/**
+ * Where access tokens come from: an HS256 secret shared with the identity
+ * provider, the provider's key set (RS256/ES256), or, in the embedded
+ * default only, a secret the service makes for itself in DATA_DIR (and
+ * `npm run token` signs with).
+ */
+export type AuthConfig =
+  | { readonly kind: 'secret'; readonly secret: string; readonly issuer?: string; readonly audience?: string }
+  | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer?: string; readonly audience?: string }
+  | { readonly kind: 'embedded' };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -75,12 +94,19 @@ const EnvSchema = z.object({
   DATABASE_POOL_SIZE: optional(integer(1, 1_000)),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
   REDIS_PREFIX: optional(z.string().max(64, 'must be at most 64 characters')),
+  AUTH_JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
+  AUTH_JWKS_URL: optional(url(['https:', 'http:'])),
+  AUTH_JWT_ISSUER: optional(z.string().max(256, 'must be at most 256 characters')),
+  AUTH_JWT_AUDIENCE: optional(z.string().max(256, 'must be at most 256 characters')),
   ADMIN_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
+  METRICS_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
   SEED_DEMO: optional(boolean),
   HOLD_TTL_SECONDS: optional(integer(1, 86_400)),
+  MAX_SEATS_PER_USER: optional(integer(1, MAX_SEATS_PER_SCHEDULE)),
   QUEUE_ACTIVE_MAX: optional(integer(1, 1_000_000)),
   QUEUE_ADMIT_INTERVAL_MS: optional(integer(10, 3_600_000)),
   QUEUE_TOKEN_TTL_SECONDS: optional(integer(1, 86_400)),
+  QUEUE_PRESENCE_TIMEOUT_SECONDS: optional(integer(1, 86_400)),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
 });
 
@@ -98,6 +124,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
   }
   const e = parsed.data;
+  const holdTtlSeconds = e.HOLD_TTL_SECONDS ?? 300;
+  const tokenTtlSeconds = e.QUEUE_TOKEN_TTL_SECONDS ?? 600;
+  const problems = [...authProblems(e), ...ttlProblems(holdTtlSeconds, tokenTtlSeconds)];
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.PORT ?? 3000,
     databaseUrl: e.DATABASE_URL,
@@ -105,14 +135,53 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     databasePoolSize: e.DATABASE_POOL_SIZE ?? DEFAULT_DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX ?? 'ticketing:',
+    auth: authConfig(e),
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     seedDemo: e.SEED_DEMO ?? true,
-    holdTtlSeconds: e.HOLD_TTL_SECONDS ?? 300,
+    holdTtlSeconds,
+    maxSeatsPerUser: e.MAX_SEATS_PER_USER ?? 4,
     queue: {
       activeMax: e.QUEUE_ACTIVE_MAX ?? 100,
       admitIntervalMs: e.QUEUE_ADMIT_INTERVAL_MS ?? 1_000,
-      tokenTtlSeconds: e.QUEUE_TOKEN_TTL_SECONDS ?? 600,
+      tokenTtlSeconds,
+      presenceTimeoutSeconds: e.QUEUE_PRESENCE_TIMEOUT_SECONDS ?? 120,
     },
     logLevel: e.LOG_LEVEL ?? 'info',
   };
+}
+
+type Env = z.infer<typeof EnvSchema>;
+
+/**
+ * A service that shares Postgres or Redis with others must verify the
+ * tokens of a real identity provider: a secret of its own, in one
+ * instance's data folder, would let each instance accept only its own.
+ */
+function authProblems(e: Env): string[] {
+  if (e.AUTH_JWT_SECRET !== undefined && e.AUTH_JWKS_URL !== undefined) {
+    return ['AUTH_JWT_SECRET and AUTH_JWKS_URL are both set: choose one way to verify access tokens'];
+  }
+  const distributed = e.DATABASE_URL !== undefined || e.REDIS_URL !== undefined;
+  if (distributed && e.AUTH_JWT_SECRET === undefined && e.AUTH_JWKS_URL === undefined) {
+    return ['DATABASE_URL or REDIS_URL is set, so AUTH_JWT_SECRET or AUTH_JWKS_URL must be set too (the embedded auth secret serves one process only)'];
+  }
+  return [];
+}
+
+/**
+ * A hold extends its user's ACTIVE token to the hold's end, so a token
+ * lives at most HOLD_TTL_SECONDS past its own TTL; a hold longer than a
+ * whole token would let one admission outlast itself more than twice over.
+ */
+function ttlProblems(holdTtlSeconds: number, tokenTtlSeconds: number): string[] {
+  if (holdTtlSeconds <= tokenTtlSeconds) return [];
+  return [`HOLD_TTL_SECONDS (${holdTtlSeconds}) must not be longer than QUEUE_TOKEN_TTL_SECONDS (${tokenTtlSeconds}): a buyer must be able to pay a hold with the token that made it`];
+}
+
+function authConfig(e: Env): AuthConfig {
+  const claims = { ...(e.AUTH_JWT_ISSUER === undefined ? {} : { issuer: e.AUTH_JWT_ISSUER }), ...(e.AUTH_JWT_AUDIENCE === undefined ? {} : { audience: e.AUTH_JWT_AUDIENCE }) };
+  if (e.AUTH_JWT_SECRET !== undefined) return { kind: 'secret', secret: e.AUTH_JWT_SECRET, ...claims };
+  if (e.AUTH_JWKS_URL !== undefined) return { kind: 'jwks', jwksUrl: e.AUTH_JWKS_URL, ...claims };
+  return { kind: 'embedded' };
 }

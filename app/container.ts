@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { JoseAccessTokenVerifier } from '../adapters/auth/jose-access-token-verifier.js';
 import { createHttpApp } from '../adapters/http/create-http-app.js';
 import { createKysely } from '../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../adapters/kysely/kysely-transaction.js';
@@ -29,14 +30,18 @@ import { GetPointHistory } from '../core/usecases/get-point-history.js';
 import { AdmissionRate } from '../core/usecases/queue/admission-rate.js';
 import { AdmitWaiters } from '../core/usecases/queue/admit-waiters.js';
 import { ExpireToken } from '../core/usecases/queue/expire-token.js';
-import { GetTokenStatus } from '../core/usecases/queue/get-token-status.js';
+import { ExtendToken } from '../core/usecases/queue/extend-token.js';
+import { GetCurrentToken } from '../core/usecases/queue/get-current-token.js';
+import { LeaveQueue } from '../core/usecases/queue/leave-queue.js';
 import { IssueToken } from '../core/usecases/queue/issue-token.js';
 import type { QueueSettings } from '../core/usecases/queue/queue-settings.js';
 import { RequireActiveToken } from '../core/usecases/queue/require-active-token.js';
 import { ExpireHolds } from '../core/usecases/reservations/expire-holds.js';
 import { GetReservation } from '../core/usecases/reservations/get-reservation.js';
+import { ListUserReservations } from '../core/usecases/reservations/list-user-reservations.js';
 import { PayReservation } from '../core/usecases/reservations/pay-reservation.js';
 import { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
+import { loadOrCreateEmbeddedSecret } from './auth/embedded-secret.js';
 import type { Config } from './config.js';
 import { PeriodicJob } from './jobs/periodic-job.js';
 import { cacheEventCounter } from './observability/cache-metrics.js';
@@ -44,7 +49,7 @@ import { InstrumentedLock } from './observability/instrumented-lock.js';
 import { createLogger } from './observability/logger.js';
 import { createMetricsRegistry } from './observability/metrics-registry.js';
 import { admissionCounters, registerQueueGauges } from './observability/queue-metrics.js';
-import { expiredHoldsCounter, tokenNotExpiredCounter } from './observability/reservation-metrics.js';
+import { expiredHoldsCounter, tokenNotExpiredCounter, tokenNotExtendedCounter } from './observability/reservation-metrics.js';
 import { TOKENS } from './tokens.js';
 
 /** What a caller may put in place of the defaults: tests pass a clock they move. */
@@ -131,15 +136,16 @@ export const coreModule = new ContainerModule(({ bind }) => {
 
   // One rate per instance, fed by its admission rounds and read by its status answers.
   bind(TOKENS.AdmissionRate).toResolvedValue(() => new AdmissionRate());
-  bind(TOKENS.IssueToken).toResolvedValue((queue, tokens, clock) => new IssueToken(queue, tokens, clock), [
-    TOKENS.Queue,
-    TOKENS.TokenGenerator,
-    TOKENS.Clock,
-  ]);
-  bind(TOKENS.GetTokenStatus).toResolvedValue(
-    (queue, clock, rate, config) => new GetTokenStatus(queue, clock, rate, queueSettings(config)),
+  bind(TOKENS.IssueToken).toResolvedValue(
+    (queue, tokens, clock, rate, config) => new IssueToken(queue, tokens, clock, rate, queueSettings(config)),
+    [TOKENS.Queue, TOKENS.TokenGenerator, TOKENS.Clock, TOKENS.AdmissionRate, TOKENS.Config],
+  );
+  bind(TOKENS.GetCurrentToken).toResolvedValue(
+    (queue, clock, rate, config) => new GetCurrentToken(queue, clock, rate, queueSettings(config)),
     [TOKENS.Queue, TOKENS.Clock, TOKENS.AdmissionRate, TOKENS.Config],
   );
+  bind(TOKENS.LeaveQueue).toResolvedValue((queue, clock) => new LeaveQueue(queue, clock), [TOKENS.Queue, TOKENS.Clock]);
+  bind(TOKENS.ExtendToken).toResolvedValue((queue, clock) => new ExtendToken(queue, clock), [TOKENS.Queue, TOKENS.Clock]);
   bind(TOKENS.AdmitWaiters).toResolvedValue(
     (queue, clock, rate, config) => new AdmitWaiters(queue, clock, rate, queueSettings(config)),
     [TOKENS.Queue, TOKENS.Clock, TOKENS.AdmissionRate, TOKENS.Config],
@@ -171,8 +177,29 @@ export const salesModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.SeedDemoCatalog).toResolvedValue((lock, tx, clock) => new SeedDemoCatalog(lock, tx, clock), [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock]);
 
   bind(TOKENS.ReserveSeat).toResolvedValue(
-    (lock, tx, clock, ids, cache, config) => new ReserveSeat(lock, tx, clock, ids, cache, { holdTtlMs: config.holdTtlSeconds * 1_000 }),
-    [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.CatalogCache, TOKENS.Config],
+    (lock, tx, clock, ids, cache, extendToken, config, logger, metrics) => {
+      const notExtended = tokenNotExtendedCounter(metrics);
+      return new ReserveSeat(lock, tx, clock, ids, cache, extendToken, {
+        holdTtlMs: config.holdTtlSeconds * 1_000,
+        maxSeatsPerUser: config.maxSeatsPerUser,
+        userLockWaitMs: 2_000,
+        onTokenNotExtended: (error) => {
+          notExtended.inc();
+          logger.warn({ err: error }, 'hold committed but its queue token could not be extended to the hold end');
+        },
+      });
+    },
+    [
+      TOKENS.Lock,
+      TOKENS.Transaction,
+      TOKENS.Clock,
+      TOKENS.IdGenerator,
+      TOKENS.CatalogCache,
+      TOKENS.ExtendToken,
+      TOKENS.Config,
+      TOKENS.Logger,
+      TOKENS.Metrics,
+    ],
   );
   bind(TOKENS.PayReservation).toResolvedValue(
     (lock, tx, clock, ids, expireToken, cache, logger, metrics) => {
@@ -188,6 +215,7 @@ export const salesModule = new ContainerModule(({ bind }) => {
     [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock, TOKENS.IdGenerator, TOKENS.ExpireToken, TOKENS.CatalogCache, TOKENS.Logger, TOKENS.Metrics],
   );
   bind(TOKENS.GetReservation).toResolvedValue((tx, clock) => new GetReservation(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
+  bind(TOKENS.ListUserReservations).toResolvedValue((tx, clock) => new ListUserReservations(tx, clock), [TOKENS.Transaction, TOKENS.Clock]);
   bind(TOKENS.ExpireHolds).toResolvedValue((lock, tx, clock, cache) => new ExpireHolds(lock, tx, clock, cache), [
     TOKENS.Lock,
     TOKENS.Transaction,
@@ -210,8 +238,27 @@ function queueSettings(config: Config): QueueSettings {
     activeMax: config.queue.activeMax,
     admitIntervalMs: config.queue.admitIntervalMs,
     activeTtlMs: config.queue.tokenTtlSeconds * 1_000,
+    presenceTimeoutMs: config.queue.presenceTimeoutSeconds * 1_000,
   };
 }
+
+/**
+ * Access tokens: verified with the configured secret or key set; in the
+ * embedded default (config.ts refuses it in distributed mode), with a secret
+ * the service keeps in DATA_DIR, the one `npm run token` signs with.
+ */
+export const identityModule = new ContainerModule(({ bind }) => {
+  bind(TOKENS.AccessTokens).toResolvedValue(
+    async (config, clock) => {
+      const { auth } = config;
+      // The app's clock: a token's expiry is judged on the same time as holds and queue tokens.
+      const options = { now: () => clock.now() };
+      if (auth.kind !== 'embedded') return new JoseAccessTokenVerifier(auth, options);
+      return new JoseAccessTokenVerifier({ kind: 'secret', secret: await loadOrCreateEmbeddedSecret(config.dataDir) }, options);
+    },
+    [TOKENS.Config, TOKENS.Clock],
+  );
+});
 
 /** Background jobs of each instance. The application starts them once wired and stops them first on close. */
 export const jobsModule = new ContainerModule(({ bind }) => {
@@ -247,8 +294,8 @@ export const jobsModule = new ContainerModule(({ bind }) => {
 
 export const httpModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.HealthChecks).toResolvedValue(
-    (tx, lock, cache) => ({ database: () => tx.ping(), lock: () => lock.ping(), cache: () => cache.ping() }),
-    [TOKENS.Transaction, TOKENS.Lock, TOKENS.Cache],
+    (tx, lock, cache, queue) => ({ database: () => tx.ping(), lock: () => lock.ping(), cache: () => cache.ping(), queue: () => queue.ping() }),
+    [TOKENS.Transaction, TOKENS.Lock, TOKENS.Cache, TOKENS.Queue],
   );
   // One dependency per route group's use case: named lookups read better than eighteen positional arguments.
   bind(TOKENS.HttpApp).toDynamicValue(
@@ -258,7 +305,8 @@ export const httpModule = new ContainerModule(({ bind }) => {
         getBalance: await context.getAsync(TOKENS.GetBalance),
         getPointHistory: await context.getAsync(TOKENS.GetPointHistory),
         issueToken: await context.getAsync(TOKENS.IssueToken),
-        getTokenStatus: await context.getAsync(TOKENS.GetTokenStatus),
+        getCurrentToken: await context.getAsync(TOKENS.GetCurrentToken),
+        leaveQueue: await context.getAsync(TOKENS.LeaveQueue),
         requireActiveToken: await context.getAsync(TOKENS.RequireActiveToken),
         listConcerts: await context.getAsync(TOKENS.ListConcerts),
         listSchedules: await context.getAsync(TOKENS.ListSchedules),
@@ -268,8 +316,12 @@ export const httpModule = new ContainerModule(({ bind }) => {
         adminToken: (await context.getAsync(TOKENS.Config)).adminToken,
         reserveSeat: await context.getAsync(TOKENS.ReserveSeat),
         getReservation: await context.getAsync(TOKENS.GetReservation),
+        listUserReservations: await context.getAsync(TOKENS.ListUserReservations),
         payReservation: await context.getAsync(TOKENS.PayReservation),
+        accessTokens: await context.getAsync(TOKENS.AccessTokens),
+        metricsToken: (await context.getAsync(TOKENS.Config)).metricsToken,
         health: await context.getAsync(TOKENS.HealthChecks),
+        mode: (await context.getAsync(TOKENS.Config)).redisUrl === undefined ? 'embedded' : 'distributed',
         metrics: await context.getAsync(TOKENS.Metrics),
         logger: await context.getAsync(TOKENS.Logger),
       }),
@@ -283,6 +335,7 @@ export async function buildContainer(config: Config, options: ContainerOptions =
     observabilityModule(config, options),
     config.redisUrl === undefined ? embeddedModule : redisModule(config.redisUrl, config.redisPrefix),
     kyselyModule(config),
+    identityModule,
     coreModule,
     salesModule,
     jobsModule,

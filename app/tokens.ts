@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HealthChecks } from '../adapters/http/operations-routes.js';
 import type { Database } from '../adapters/kysely/schema.js';
+import type { AccessTokenVerifier } from '../core/ports/access-token-verifier.port.js';
 import type { Clock } from '../core/ports/clock.port.js';
 import type { IdGenerator } from '../core/ports/id-generator.port.js';
 import type { LockPort } from '../core/ports/lock.port.js';
@@ -17,7 +18,9 @@ import type { GetPointHistory } from '../core/usecases/get-point-history.js';
 import type { AdmissionRate } from '../core/usecases/queue/admission-rate.js';
 import type { AdmitWaiters } from '../core/usecases/queue/admit-waiters.js';
 import type { ExpireToken } from '../core/usecases/queue/expire-token.js';
-import type { GetTokenStatus } from '../core/usecases/queue/get-token-status.js';
+import type { ExtendToken } from '../core/usecases/queue/extend-token.js';
+import type { GetCurrentToken } from '../core/usecases/queue/get-current-token.js';
+import type { LeaveQueue } from '../core/usecases/queue/leave-queue.js';
 import type { IssueToken } from '../core/usecases/queue/issue-token.js';
 import type { RequireActiveToken } from '../core/usecases/queue/require-active-token.js';
 import type { CreateConcert } from '../core/usecases/catalog/create-concert.js';
@@ -28,6 +31,7 @@ import type { ListSchedules } from '../core/usecases/catalog/list-schedules.js';
 import type { SeedDemoCatalog } from '../core/usecases/catalog/seed-demo-catalog.js';
 import type { ExpireHolds } from '../core/usecases/reservations/expire-holds.js';
 import type { GetReservation } from '../core/usecases/reservations/get-reservation.js';
+import type { ListUserReservations } from '../core/usecases/reservations/list-user-reservations.js';
 import type { PayReservation } from '../core/usecases/reservations/pay-reservation.js';
 import type { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
 import type { Config } from './config.js';
@@ -56,6 +60,7 @@ export const TOKENS = {
   Transaction: token<TransactionPort>('TransactionPort'),
   Queue: token<QueuePort>('QueuePort'),
   Cache: token<CachePort>('CachePort'),
+  AccessTokens: token<AccessTokenVerifier>('AccessTokenVerifier'),
   CatalogCache: token<CatalogCache>('CatalogCache'),
 
   ChargePoints: token<ChargePoints>('ChargePoints'),
@@ -63,7 +68,9 @@ export const TOKENS = {
   GetPointHistory: token<GetPointHistory>('GetPointHistory'),
   AdmissionRate: token<AdmissionRate>('AdmissionRate'),
   IssueToken: token<IssueToken>('IssueToken'),
-  GetTokenStatus: token<GetTokenStatus>('GetTokenStatus'),
+  GetCurrentToken: token<GetCurrentToken>('GetCurrentToken'),
+  LeaveQueue: token<LeaveQueue>('LeaveQueue'),
+  ExtendToken: token<ExtendToken>('ExtendToken'),
   AdmitWaiters: token<AdmitWaiters>('AdmitWaiters'),
   ExpireToken: token<ExpireToken>('ExpireToken'),
   RequireActiveToken: token<RequireActiveToken>('RequireActiveToken'),
@@ -77,6 +84,7 @@ export const TOKENS = {
   ReserveSeat: token<ReserveSeat>('ReserveSeat'),
   PayReservation: token<PayReservation>('PayReservation'),
   GetReservation: token<GetReservation>('GetReservation'),
+  ListUserReservations: token<ListUserReservations>('ListUserReservations'),
   ExpireHolds: token<ExpireHolds>('ExpireHolds'),
 
   AdmissionJob: token<PeriodicJob>('AdmissionJob'),

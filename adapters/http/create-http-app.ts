@@ -4,11 +4,14 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { NotFoundError, ValidationError } from '../../core/domain/errors.js';
+import type { AccessTokenVerifier } from '../../core/ports/access-token-verifier.port.js';
 import type { AdminDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import type { CatalogDeps } from './catalog-routes.js';
+import { authenticate } from './authenticate.js';
 import { catalogRoutes } from './catalog-routes.js';
 import { toErrorResponse } from './error-mapper.js';
+import { allowedMethods, MethodNotAllowedError } from './method-not-allowed.js';
 import { httpMetrics } from './metrics.js';
 import type { HealthChecks } from './operations-routes.js';
 import { operationsRoutes } from './operations-routes.js';
@@ -24,6 +27,12 @@ import { createRouter } from './validation.js';
 
 /** What the routes need: use cases, health checks, observability. Plain values; the container fills them in. */
 export interface HttpDeps extends PointsDeps, QueueDeps, CatalogDeps, AdminDeps, ReservationDeps {
+  /** Verifies the access token of every route that acts for a user. */
+  readonly accessTokens: AccessTokenVerifier;
+  /** METRICS_TOKEN; unset: /metrics is public. */
+  readonly metricsToken?: string | undefined;
+  /** Reported by /health. */
+  readonly mode?: 'embedded' | 'distributed';
   readonly health: HealthChecks;
   readonly metrics: Registry;
   readonly logger: Logger;
@@ -37,7 +46,10 @@ const MAX_BODY_BYTES = 64 * 1024;
  * at the root. To add a feature, write `<feature>-routes.ts` exporting
  * `<feature>Routes(deps)` (start from `createRouter()`, declare each route
  * with `createRoute`, handlers inline), add its deps to HttpDeps, and mount
- * it below with one `app.route('/', ...)` line.
+ * it below with one `app.route('/', ...)` line. A route that acts for a user
+ * takes `authenticated` first in its `middleware` and lists
+ * `accessTokenSecurity` (authenticate.ts); its handler reads the user from
+ * `c.get('identity')`, never from the request alone.
  */
 export function createHttpApp(deps: HttpDeps): OpenAPIHono {
   const app = createRouter();
@@ -53,11 +65,12 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
     }),
   );
 
+  const authenticated = authenticate(deps.accessTokens);
   app.route('/', operationsRoutes(deps));
-  app.route('/', pointsRoutes(deps));
-  app.route('/', queueRoutes(deps));
+  app.route('/', pointsRoutes(deps, authenticated));
+  app.route('/', queueRoutes(deps, authenticated));
   app.route('/', catalogRoutes(deps));
-  app.route('/', reservationRoutes(deps));
+  app.route('/', reservationRoutes(deps, authenticated));
   app.route('/', adminRoutes(deps));
 
   app.doc('/openapi.json', {
@@ -65,13 +78,18 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
     info: {
       title: 'Concert ticketing API',
       version: '0.1.0',
-      description: 'Every error answers {"error": {"code", "message"}}; see the codes and statuses in API.md.',
+      description:
+        'Every error answers {"error": {"code", "message"}}. Routes that act for a user need `Authorization: Bearer <access token>` (a JWT whose `sub` is the user); reserving and paying also need `Queue-Token: <your ACTIVE queue token>`. Embedded default: `npm run -s token -- <userId>` prints an access token.',
     },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
 
-  app.notFound(() => {
-    throw new NotFoundError('no such route');
+  app.get('/', (c) => c.redirect('/docs'));
+
+  const methodsOf = allowedMethods(app);
+  app.notFound((c) => {
+    const allow = methodsOf(c.req.path);
+    throw allow.length > 0 ? new MethodNotAllowedError(allow) : new NotFoundError('no such route');
   });
   app.onError((error, c) => {
     const { status, body, headers, unexpected } = toErrorResponse(error);

@@ -1,17 +1,21 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import { DomainError, IdempotencyInProgressError } from '../../core/domain/errors.js';
+import { MethodNotAllowedError } from './method-not-allowed.js';
 import type { ErrorBody } from './schemas.js';
 
 /** Every error code of API.md and its status: the one place codes meet HTTP. */
 export const STATUS_BY_CODE = {
   VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
   TOKEN_REQUIRED: 401,
   TOKEN_INVALID: 401,
   TOKEN_NOT_ACTIVE: 403,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   SEAT_UNAVAILABLE: 409,
+  SEAT_LIMIT_REACHED: 409,
   RESERVATION_NOT_PENDING: 409,
   RESERVATION_EXPIRED: 409,
   INSUFFICIENT_POINTS: 409,
@@ -41,6 +45,13 @@ function answer(code: ErrorCode, message: string, headers: Record<string, string
   return { status: STATUS_BY_CODE[code], body: { error: { code, message } }, headers, unexpected: code === 'INTERNAL' };
 }
 
+/** Headers an answer carries besides its body: when to retry, what a path allows. */
+function headersOf(error: DomainError): Record<string, string> {
+  if (error instanceof IdempotencyInProgressError) return { 'Retry-After': String(error.retryAfterSeconds) };
+  if (error instanceof MethodNotAllowedError) return { Allow: error.allow.join(', ') };
+  return {};
+}
+
 /**
  * Maps anything a handler throws to the API's error answer: domain errors by
  * their code; Hono's own 4xx (malformed JSON, wrong Content-Type) to
@@ -50,9 +61,7 @@ function answer(code: ErrorCode, message: string, headers: Record<string, string
 export function toErrorResponse(error: unknown): ErrorResponse {
   if (error instanceof DomainError) {
     if (!isKnownCode(error.code)) return answer('INTERNAL', 'internal error');
-    const headers: Record<string, string> =
-      error instanceof IdempotencyInProgressError ? { 'Retry-After': String(error.retryAfterSeconds) } : {};
-    return answer(error.code, error.message, headers);
+    return answer(error.code, error.message, headersOf(error));
   }
   if (error instanceof HTTPException) {
     if (error.status === 404) return answer('NOT_FOUND', 'not found');

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { MAX_SEATS_PER_SCHEDULE } from '../../core/domain/catalog.js';
 import type { Reservation } from '../../core/domain/reservation.js';
 import { ID_PATTERN, ID_RULE } from '../../core/domain/validation.js';
@@ -7,8 +8,11 @@ import type { RequireActiveToken } from '../../core/usecases/queue/require-activ
 import type { GetReservation } from '../../core/usecases/reservations/get-reservation.js';
 import type { PayReservation } from '../../core/usecases/reservations/pay-reservation.js';
 import type { ReserveSeat } from '../../core/usecases/reservations/reserve-seat.js';
-import { queueTokenSecurity, registerQueueTokenScheme, requireActiveToken, requirePaymentToken } from './require-active-token.js';
-import { errorResponses, IdempotencyKeyHeader, idParam } from './schemas.js';
+import type { ListUserReservations } from '../../core/usecases/reservations/list-user-reservations.js';
+import type { AuthenticatedEnv } from './authenticate.js';
+import { accessTokenSecurity, pathUser, registerSecuritySchemes, saleSecurity } from './authenticate.js';
+import { requireActiveToken, requirePaymentToken } from './require-active-token.js';
+import { errorResponses, IdempotencyKeyHeader, idParam, NextCursor, PageQuery } from './schemas.js';
 import { createRouter } from './validation.js';
 
 export interface ReservationDeps {
@@ -16,6 +20,7 @@ export interface ReservationDeps {
   readonly reserveSeat: ReserveSeat;
   readonly getReservation: GetReservation;
   readonly payReservation: PayReservation;
+  readonly listUserReservations: ListUserReservations;
 }
 
 const seatNoRule = `must be an integer from 1 to ${MAX_SEATS_PER_SCHEDULE}`;
@@ -58,25 +63,34 @@ const PaymentSchema = z
   })
   .openapi('Payment');
 
+const ReservationListSchema = z.object({ items: z.array(ReservationSchema), nextCursor: NextCursor }).openapi('ReservationList');
+
 const ReservationParams = z.object({ reservationId: idParam('reservationId', '0b6f3c5e-8a3e-4a55-9a57-1f8d2c4b7e21') });
+const UserParams = z.object({ userId: idParam('userId', 'me').openapi({ description: "the caller's own user id, or `me`" }) });
+const UNAUTHENTICATED = 'UNAUTHENTICATED (no, malformed, expired or badly signed access token)';
 const tokenErrors = {
-  401: 'TOKEN_REQUIRED (no bearer token); TOKEN_INVALID (unknown, expired or spent token)',
+  401: `${UNAUTHENTICATED}; TOKEN_REQUIRED (no Queue-Token); TOKEN_INVALID (unknown, expired, spent, or another user's queue token)`,
   403: 'TOKEN_NOT_ACTIVE (still waiting in the queue)',
 } as const;
 
-function routes(guard: ReturnType<typeof requireActiveToken>, paymentGuard: ReturnType<typeof requirePaymentToken>) {
+function routes(
+  authenticated: MiddlewareHandler<AuthenticatedEnv>,
+  guard: ReturnType<typeof requireActiveToken>,
+  paymentGuard: ReturnType<typeof requirePaymentToken>,
+) {
   const reserveRoute = createRoute({
     method: 'post',
     path: '/reservations',
     tags: ['reservations'],
     summary: 'Hold a seat for HOLD_TTL_SECONDS',
-    description: 'Answers at once on a contended seat: 409 SEAT_UNAVAILABLE when it is held or sold, LOCK_BUSY while another request holds its lock.',
-    security: queueTokenSecurity,
-    middleware: [guard] as const,
+    description:
+      'Answers at once on a contended seat: 409 SEAT_UNAVAILABLE when it is held or sold, LOCK_BUSY while another request holds its lock. At most MAX_SEATS_PER_USER seats of a schedule held or bought per buyer (409 SEAT_LIMIT_REACHED). A hold that ends after your queue token extends the token to the hold\'s end.',
+    security: saleSecurity,
+    middleware: [authenticated, guard] as const,
     request: { body: { required: true, content: { 'application/json': { schema: ReserveSchema } } } },
     responses: {
       201: { description: 'the reservation, PENDING', content: { 'application/json': { schema: ReservationSchema } } },
-      ...errorResponses({ ...tokenErrors, 404: 'NOT_FOUND: no such schedule or seat', 409: 'SEAT_UNAVAILABLE; LOCK_BUSY' }),
+      ...errorResponses({ ...tokenErrors, 404: 'NOT_FOUND: no such schedule or seat', 409: 'SEAT_UNAVAILABLE; SEAT_LIMIT_REACHED; LOCK_BUSY' }),
     },
   });
 
@@ -84,13 +98,27 @@ function routes(guard: ReturnType<typeof requireActiveToken>, paymentGuard: Retu
     method: 'get',
     path: '/reservations/{reservationId}',
     tags: ['reservations'],
-    summary: 'One of your reservations',
-    security: queueTokenSecurity,
-    middleware: [guard] as const,
+    summary: 'One of your reservations, whatever the state of your queue token',
+    security: accessTokenSecurity,
+    middleware: [authenticated] as const,
     request: { params: ReservationParams },
     responses: {
       200: { description: 'the reservation', content: { 'application/json': { schema: ReservationSchema } } },
-      ...errorResponses({ ...tokenErrors, 403: `${tokenErrors[403]}; FORBIDDEN (not your reservation)`, 404: 'NOT_FOUND: no such reservation' }),
+      ...errorResponses({ 401: UNAUTHENTICATED, 403: 'FORBIDDEN (not your reservation)', 404: 'NOT_FOUND: no such reservation' }),
+    },
+  });
+
+  const listRoute = createRoute({
+    method: 'get',
+    path: '/users/{userId}/reservations',
+    tags: ['reservations'],
+    summary: 'Your reservations, newest first, a page at a time',
+    security: accessTokenSecurity,
+    middleware: [authenticated] as const,
+    request: { params: UserParams, query: PageQuery },
+    responses: {
+      200: { description: 'one page of your reservations', content: { 'application/json': { schema: ReservationListSchema } } },
+      ...errorResponses({ 401: UNAUTHENTICATED, 403: "FORBIDDEN (another user's reservations)" }),
     },
   });
 
@@ -100,9 +128,9 @@ function routes(guard: ReturnType<typeof requireActiveToken>, paymentGuard: Retu
     tags: ['reservations'],
     summary: 'Pay a PENDING reservation with points',
     description:
-      'Deducts the price, records the payment, sells the seat and confirms the reservation, all or nothing; then the queue token is expired. With an Idempotency-Key, a repeat answers the same payment (200, header Idempotent-Replayed: true), also with the token that payment expired (until its own expiry); that token buys nothing else (401 TOKEN_INVALID).',
-    security: queueTokenSecurity,
-    middleware: [paymentGuard] as const,
+      'Deducts the price, records the payment, sells the seat and confirms the reservation, all or nothing. The queue token is spent when this payment leaves you no PENDING reservation (one admission pays several holds). With an Idempotency-Key, a repeat answers the same payment (200, header Idempotent-Replayed: true), also with the token that payment expired (until its own expiry); that token buys nothing else (401 TOKEN_INVALID).',
+    security: saleSecurity,
+    middleware: [authenticated, paymentGuard] as const,
     request: { params: ReservationParams, headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader }) },
     responses: {
       201: { description: 'the payment', content: { 'application/json': { schema: PaymentSchema } } },
@@ -117,7 +145,7 @@ function routes(guard: ReturnType<typeof requireActiveToken>, paymentGuard: Retu
     },
   });
 
-  return { reserveRoute, getRoute, payRoute };
+  return { reserveRoute, getRoute, listRoute, payRoute };
 }
 
 function reservationBody(reservation: Reservation) {
@@ -132,32 +160,43 @@ function reservationBody(reservation: Reservation) {
 }
 
 /**
- * Reserving and paying: every route behind the ACTIVE-token guard, which
- * names the user; paying behind its own, which also lets a spent token
- * replay its payment (with its Idempotency-Key) and nothing else.
+ * Reserving and paying: behind the access token, then the caller's own
+ * ACTIVE queue token; paying behind its own guard, which also lets the
+ * caller's spent token replay its payment (with its Idempotency-Key) and
+ * nothing else. Reading reservations needs the access token only.
  */
-export function reservationRoutes(deps: ReservationDeps): OpenAPIHono {
+export function reservationRoutes(deps: ReservationDeps, authenticated: MiddlewareHandler<AuthenticatedEnv>): OpenAPIHono {
   const app = createRouter();
-  registerQueueTokenScheme(app);
-  const { reserveRoute, getRoute, payRoute } = routes(requireActiveToken(deps.requireActiveToken), requirePaymentToken(deps.requireActiveToken));
+  registerSecuritySchemes(app);
+  const { reserveRoute, getRoute, listRoute, payRoute } = routes(
+    authenticated,
+    requireActiveToken(deps.requireActiveToken),
+    requirePaymentToken(deps.requireActiveToken),
+  );
 
   app.openapi(reserveRoute, async (c) => {
-    const { userId } = c.get('activeToken');
-    const reservation = await deps.reserveSeat.execute({ userId, ...c.req.valid('json') });
+    const { userId, token, expiresAt } = c.get('activeToken');
+    const reservation = await deps.reserveSeat.execute({ userId, token, tokenExpiresAt: expiresAt, ...c.req.valid('json') });
     return c.json(reservationBody(reservation), 201);
   });
 
   app.openapi(getRoute, async (c) => {
-    const { userId } = c.get('activeToken');
+    const { userId } = c.get('identity');
     const { reservationId } = c.req.valid('param');
     return c.json(reservationBody(await deps.getReservation.execute({ userId, reservationId })), 200);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const userId = pathUser(c, c.req.valid('param').userId);
+    const page = await deps.listUserReservations.execute({ userId, ...c.req.valid('query') });
+    return c.json({ items: page.items.map(reservationBody), nextCursor: page.nextCursor ?? null }, 200);
   });
 
   app.openapi(payRoute, async (c) => {
     const { userId, token, spent } = c.get('paymentToken');
     const { reservationId } = c.req.valid('param');
     const idempotencyKey = c.req.valid('header')['Idempotency-Key'];
-    const { replayed, tokenExpired: _, ...payment } = await deps.payReservation.execute({
+    const { replayed, queueToken: _, ...payment } = await deps.payReservation.execute({
       userId,
       token,
       reservationId,

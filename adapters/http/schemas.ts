@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../../core/domain/cursor.js';
 import { ID_PATTERN, ID_RULE, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from '../../core/domain/validation.js';
 
 /** The one error body of API.md, for every status. */
@@ -51,3 +52,24 @@ export const IdempotencyKeyHeader = z
     description: 'Retrying with the same key replays the first answer instead of acting twice.',
     example: '3f1c9a52-charge-1',
   });
+
+const limitRule = `must be an integer from 1 to ${MAX_PAGE_LIMIT}`;
+
+/** `?limit&cursor` of a paged list (API.md): newest first, follow `nextCursor` for the next page. */
+export const PageQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, limitRule)
+    .transform(Number)
+    .refine((value) => value >= 1 && value <= MAX_PAGE_LIMIT, limitRule)
+    .optional()
+    .openapi({ param: { name: 'limit', in: 'query' }, description: `1 to ${MAX_PAGE_LIMIT}, default ${DEFAULT_PAGE_LIMIT}`, example: '20' }),
+  cursor: z
+    .string()
+    .max(64, 'is not a cursor this service issued')
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' }, description: 'the `nextCursor` of the previous page' }),
+});
+
+/** `nextCursor` of a paged answer: null on the last page. */
+export const NextCursor = z.string().nullable().openapi({ description: 'pass as `cursor` for the next page; null on the last page', example: 'c1.2s' });

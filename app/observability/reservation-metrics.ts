@@ -14,3 +14,12 @@ export function tokenNotExpiredCounter(registry: Registry): Counter {
     registers: [registry],
   });
 }
+
+/** Holds that committed but could not extend their queue token to the hold's end (the queue was down): the buyer may lose the token before the hold. */
+export function tokenNotExtendedCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'reservation_token_extension_failures_total',
+    help: 'Holds that committed but could not extend their queue token to the hold end.',
+    registers: [registry],
+  });
+}

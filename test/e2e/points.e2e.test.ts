@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signAccessToken } from '../../adapters/auth/sign-access-token.js';
+import { loadOrCreateEmbeddedSecret } from '../../app/auth/embedded-secret.js';
 import { loadConfig } from '../../app/config.js';
 import { startServer } from '../../app/server.js';
 import { TOKENS } from '../../app/tokens.js';
@@ -19,7 +21,7 @@ const QUIET = { LOG_LEVEL: 'silent', SEED_DEMO: 'false' } as const;
 const embeddedShape = () => embeddedApp(QUIET);
 const distributedShape = () => distributedApp(QUIET);
 
-function describePointsApi(name: string, createShape: () => Promise<Shape>): void {
+function describePointsApi(name: string, mode: 'embedded' | 'distributed', createShape: () => Promise<Shape>): void {
   describe(`points API: ${name}`, () => {
     let shape: Shape;
     beforeAll(async () => {
@@ -28,16 +30,32 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
     afterAll(async () => shape?.cleanup());
 
     const request = (path: string, init?: RequestInit) => shape.application.app.request(path, init);
-    const charge = (userId: string, body: unknown, headers: Record<string, string> = {}) =>
+    const accessTokens = new Map<string, string>();
+    /** The headers of a request made by `userId`: their access token, as a client sends it. */
+    async function as(userId: string, headers: Record<string, string> = {}): Promise<Record<string, string>> {
+      let token = accessTokens.get(userId);
+      if (token === undefined) {
+        token = await shape.tokenFor(userId);
+        accessTokens.set(userId, token);
+      }
+      return { Authorization: `Bearer ${token}`, ...headers };
+    }
+    /** A charge of `userId`'s wallet, made by `userId` (the path may also be `me`, made by `caller`). */
+    const charge = async (userId: string, body: unknown, headers: Record<string, string> = {}, caller = userId) =>
       request(`/users/${userId}/points/charge`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...headers },
+        headers: await as(caller, { 'Content-Type': 'application/json', ...headers }),
         body: JSON.stringify(body),
       });
-    const balanceOf = async (userId: string) => ((await (await request(`/users/${userId}/points`)).json()) as { balance: number }).balance;
-    const historyOf = async (userId: string) =>
-      ((await (await request(`/users/${userId}/points/history`)).json()) as { items: { kind: string; amount: number; balanceAfter: number; at: string }[] })
-        .items;
+    const get = async (path: string, caller: string) => request(path, { headers: await as(caller) });
+    const balanceOf = async (userId: string) => ((await (await get(`/users/${userId}/points`, userId)).json()) as { balance: number }).balance;
+    type HistoryPage = { items: { kind: string; amount: number; balanceAfter: number; at: string }[]; nextCursor: string | null };
+    const historyPage = async (userId: string, query = '') => {
+      const response = await get(`/users/${userId}/points/history${query}`, userId);
+      expect(response.status).toBe(200);
+      return (await response.json()) as HistoryPage;
+    };
+    const historyOf = async (userId: string) => (await historyPage(userId)).items;
 
     async function expectError(response: Response, status: number, code: string, messageStart?: string) {
       expect(response.status).toBe(status);
@@ -56,9 +74,12 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
         expect(await first.json()).toEqual({ userId: user, balance: 10_000 });
         expect(await (await charge(user, { amount: 2_500 })).json()).toEqual({ userId: user, balance: 12_500 });
 
-        const balance = await request(`/users/${user}/points`);
+        const balance = await get(`/users/${user}/points`, user);
         expect(balance.status).toBe(200);
         expect(await balance.json()).toEqual({ userId: user, balance: 12_500 });
+        const mine = await get('/users/me/points', user);
+        expect(mine.status).toBe(200);
+        expect(await mine.json()).toEqual({ userId: user, balance: 12_500 });
 
         const history = await historyOf(user);
         expect(history.map(({ kind, amount, balanceAfter }) => ({ kind, amount, balanceAfter }))).toEqual([
@@ -74,10 +95,75 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
 
       it('answers balance 0 and an empty history for a user never charged', async () => {
         const user = aUser();
-        const response = await request(`/users/${user}/points`);
+        const response = await get(`/users/${user}/points`, user);
         expect(response.status).toBe(200);
         expect(await response.json()).toEqual({ userId: user, balance: 0 });
-        expect(await historyOf(user)).toEqual([]);
+        expect(await historyPage(user)).toEqual({ items: [], nextCursor: null });
+      });
+
+      it('acts for the caller through `me`: charge, balance and history', async () => {
+        const user = aUser();
+        const charged = await charge('me', { amount: 300 }, {}, user);
+        expect(charged.status).toBe(200);
+        expect(await charged.json()).toEqual({ userId: user, balance: 300 });
+        expect(await (await get('/users/me/points', user)).json()).toEqual({ userId: user, balance: 300 });
+        const history = (await (await get('/users/me/points/history', user)).json()) as HistoryPage;
+        expect(history.items.map(({ kind, amount }) => ({ kind, amount }))).toEqual([{ kind: 'CHARGE', amount: 300 }]);
+        expect(await balanceOf(user)).toBe(300);
+      });
+    });
+
+    describe('history paging', () => {
+      it('walks the history newest first, a page at a time, exactly once, also while charges land at its head', async () => {
+        const user = aUser();
+        for (let amount = 1; amount <= 5; amount++) expect((await charge(user, { amount })).status).toBe(200);
+
+        const first = await historyPage(user, '?limit=2');
+        expect(first.items.map((item) => item.amount)).toEqual([5, 4]);
+        expect(first.nextCursor).toEqual(expect.any(String));
+        // A charge between two pages lands at the head: the walk goes on below where it was.
+        expect((await charge(user, { amount: 6 })).status).toBe(200);
+        const second = await historyPage(user, `?limit=2&cursor=${encodeURIComponent(first.nextCursor!)}`);
+        expect(second.items.map((item) => item.amount)).toEqual([3, 2]);
+        const third = await historyPage(user, `?limit=2&cursor=${encodeURIComponent(second.nextCursor!)}`);
+        expect(third).toMatchObject({ nextCursor: null });
+        expect(third.items.map((item) => item.amount)).toEqual([1]);
+        expect(third.items[0]).toMatchObject({ kind: 'CHARGE', balanceAfter: 1 });
+
+        // A limit that ends exactly at the last item says so: no cursor to an empty page.
+        const whole = await historyPage(user, '?limit=6');
+        expect(whole.items.map((item) => item.amount)).toEqual([6, 5, 4, 3, 2, 1]);
+        expect(whole.nextCursor).toBeNull();
+        expect((await historyPage(user, '?limit=100')).items).toHaveLength(6);
+      });
+
+      it('gives 50 items by default', async () => {
+        const user = aUser();
+        for (let i = 0; i < 51; i++) expect((await charge(user, { amount: 1 })).status).toBe(200);
+        const first = await historyPage(user);
+        expect(first.items).toHaveLength(50);
+        expect(first.items[0]!.balanceAfter).toBe(51);
+        const rest = await historyPage(user, `?cursor=${encodeURIComponent(first.nextCursor!)}`);
+        expect(rest).toMatchObject({ nextCursor: null });
+        expect(rest.items.map((item) => item.balanceAfter)).toEqual([1]);
+      });
+
+      it.each([
+        ['limit=0', 'limit:'],
+        ['limit=101', 'limit:'],
+        ['limit=-1', 'limit:'],
+        ['limit=1.5', 'limit:'],
+        ['limit=abc', 'limit:'],
+        ['limit=', 'limit:'],
+        ['cursor=garbage', 'cursor:'],
+        ['cursor=c1.', 'cursor:'],
+        ['cursor=c1.-5', 'cursor:'],
+        ['cursor=c1.0', 'cursor:'],
+        [`cursor=${'c'.repeat(200)}`, 'cursor:'],
+      ])('refuses ?%s with 400 VALIDATION_FAILED naming the parameter', async (query, field) => {
+        const user = aUser();
+        await charge(user, { amount: 1 });
+        await expectError(await get(`/users/${user}/points/history?${query}`, user), 400, 'VALIDATION_FAILED', field);
       });
     });
 
@@ -106,7 +192,8 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
 
       it.each(bodies)('%s', async (_name, init, field) => {
         const user = aUser();
-        const response = await request(`/users/${user}/points/charge`, { method: 'POST', ...init });
+        const headers = await as(user, (init.headers ?? {}) as Record<string, string>);
+        const response = await request(`/users/${user}/points/charge`, { method: 'POST', ...init, headers });
         await expectError(response, 400, 'VALIDATION_FAILED', field);
         expect(await balanceOf(user)).toBe(0);
       });
@@ -120,9 +207,11 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
       ];
 
       it.each(badUserIds)('a userId %s, on every points route', async (_name, userId) => {
-        await expectError(await request(`/users/${userId}/points`), 400, 'VALIDATION_FAILED', 'userId:');
-        await expectError(await request(`/users/${userId}/points/history`), 400, 'VALIDATION_FAILED', 'userId:');
-        await expectError(await charge(userId, { amount: 5 }), 400, 'VALIDATION_FAILED', 'userId:');
+        const caller = aUser();
+        await expectError(await get(`/users/${userId}/points`, caller), 400, 'VALIDATION_FAILED', 'userId:');
+        await expectError(await get(`/users/${userId}/points/history`, caller), 400, 'VALIDATION_FAILED', 'userId:');
+        await expectError(await charge(userId, { amount: 5 }, {}, caller), 400, 'VALIDATION_FAILED', 'userId:');
+        expect(await balanceOf(caller)).toBe(0);
       });
 
       it.each([
@@ -135,10 +224,16 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
       });
     });
 
-    it('answers 404 NOT_FOUND for an unknown route or method', async () => {
+    it('answers 404 NOT_FOUND for an unknown route', async () => {
       await expectError(await request('/nope'), 404, 'NOT_FOUND');
       await expectError(await request('/users/u1/points/nope'), 404, 'NOT_FOUND');
-      await expectError(await request('/users/u1/points', { method: 'DELETE' }), 404, 'NOT_FOUND');
+      await expectError(await get('/users/u1/points/nope', 'u1'), 404, 'NOT_FOUND');
+    });
+
+    // API.md: 405 METHOD_NOT_ALLOWED for a known path with another method.
+    it('answers 405 METHOD_NOT_ALLOWED for a known path with another method', async () => {
+      await expectError(await request('/users/u1/points', { method: 'DELETE', headers: await as('u1') }), 405, 'METHOD_NOT_ALLOWED');
+      await expectError(await request('/users/u1/points/charge', { method: 'GET', headers: await as('u1') }), 405, 'METHOD_NOT_ALLOWED');
     });
 
     it('refuses a charge that would pass the balance limit with 409 BALANCE_LIMIT_EXCEEDED, writing nothing', async () => {
@@ -148,7 +243,7 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
 
       await expectError(await charge(user, { amount: 1 }), 409, 'BALANCE_LIMIT_EXCEEDED');
       expect(await balanceOf(user)).toBe(BALANCE_LIMIT);
-      expect(await historyOf(user)).toHaveLength(BALANCE_LIMIT / MAX_CHARGE);
+      expect((await historyPage(user, '?limit=100')).items).toHaveLength(BALANCE_LIMIT / MAX_CHARGE);
     });
 
     describe('Idempotency-Key', () => {
@@ -184,6 +279,7 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
         const key = `charge-${randomBytes(4).toString('hex')}`;
         expect((await charge(alice, { amount: 10 }, { 'Idempotency-Key': key })).status).toBe(200);
         expect(await (await charge(bob, { amount: 10 }, { 'Idempotency-Key': key })).json()).toEqual({ userId: bob, balance: 10 });
+        expect(await balanceOf(alice)).toBe(10);
       });
     });
 
@@ -192,6 +288,18 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
         const response = await request('/health');
         expect(response.status).toBe(200);
         expect(await response.json()).toMatchObject({ status: 'ok', checks: { database: 'ok', lock: 'ok', cache: 'ok' } });
+      });
+
+      // API.md: `{"status": "ok", "mode": "embedded"|"distributed", "checks": {"database", "lock", "cache", "queue"}}`.
+      it('GET /health names the mode and checks the queue too', async () => {
+        expect(await (await request('/health')).json()).toEqual({ status: 'ok', mode, checks: { database: 'ok', lock: 'ok', cache: 'ok', queue: 'ok' } });
+      });
+
+      // API.md: `GET /` → redirect to `/docs`.
+      it('GET / redirects to /docs', async () => {
+        const response = await request('/');
+        expect([301, 302, 303, 307, 308]).toContain(response.status);
+        expect(response.headers.get('location')).toBe('/docs');
       });
 
       it('GET /metrics has HTTP metrics by route template, lock metrics and process metrics', async () => {
@@ -222,7 +330,16 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
         expect(Object.keys(doc.paths)).toEqual(
           expect.arrayContaining(['/users/{userId}/points', '/users/{userId}/points/charge', '/users/{userId}/points/history', '/health', '/metrics']),
         );
-        expect(Object.keys(doc.paths['/users/{userId}/points/charge']!.post!.responses)).toEqual(expect.arrayContaining(['200', '400', '409', '503']));
+        expect(Object.keys(doc.paths['/users/{userId}/points/charge']!.post!.responses)).toEqual(
+          expect.arrayContaining(['200', '400', '401', '403', '409', '503']),
+        );
+        for (const [path, method] of [
+          ['/users/{userId}/points', 'get'],
+          ['/users/{userId}/points/charge', 'post'],
+          ['/users/{userId}/points/history', 'get'],
+        ] as const) {
+          expect((doc.paths[path]![method] as { security?: unknown }).security, path).toEqual([{ accessToken: [] }]);
+        }
         expect(doc.components.schemas).toHaveProperty('Error');
       });
 
@@ -235,8 +352,8 @@ function describePointsApi(name: string, createShape: () => Promise<Shape>): voi
   });
 }
 
-describePointsApi('embedded (PGlite, in-process lock)', embeddedShape);
-describePointsApi('distributed (Postgres, Redis lock)', distributedShape);
+describePointsApi('embedded (PGlite, in-process lock)', 'embedded', embeddedShape);
+describePointsApi('distributed (Postgres, Redis lock)', 'distributed', distributedShape);
 
 describe('startServer', () => {
   let dataDir: string;
@@ -265,9 +382,11 @@ describe('startServer', () => {
     await held.promise;
     const arrived = deferred();
     running.server.once('request', () => arrived.resolve());
+    // The embedded default: the service made its secret in DATA_DIR at start, and `npm run token` signs with it.
+    const access = await signAccessToken(await loadOrCreateEmbeddedSecret(dataDir), user);
     const inFlight = fetch(`${running.url}/users/${user}/points/charge`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${access}` },
       body: JSON.stringify({ amount: 5 }),
     });
     await arrived.promise;

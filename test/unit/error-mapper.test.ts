@@ -12,20 +12,31 @@ import {
   LeaseLostError,
   LockBusyError,
   NotFoundError,
+  ReservationExpiredError,
+  ReservationNotPendingError,
+  SeatLimitReachedError,
+  SeatUnavailableError,
   TokenInvalidError,
   TokenNotActiveError,
   TokenRequiredError,
+  UnauthenticatedError,
   ValidationError,
 } from '../../core/domain/errors.js';
 
 describe('toErrorResponse', () => {
   it.each([
     [new ValidationError('amount', 'must be an integer'), 400],
+    [new UnauthenticatedError(), 401],
+    [new UnauthenticatedError('send Authorization: Bearer <ADMIN_TOKEN>'), 401],
     [new TokenRequiredError(), 401],
     [new TokenInvalidError(), 401],
     [new TokenNotActiveError(12), 403],
     [new ForbiddenError('not yours'), 403],
     [new NotFoundError('no such seat'), 404],
+    [new SeatUnavailableError('s1', 7), 409],
+    [new SeatLimitReachedError('s1', 4), 409],
+    [new ReservationNotPendingError('r1', 'CONFIRMED'), 409],
+    [new ReservationExpiredError('r1'), 409],
     [new InsufficientPointsError(10, 20), 409],
     [new BalanceLimitExceededError(100), 409],
     [new LockBusyError('seat:s1:7'), 409],
@@ -49,11 +60,12 @@ describe('toErrorResponse', () => {
   it('covers every code of API.md', () => {
     const apiCodes = {
       400: ['VALIDATION_FAILED'],
-      401: ['TOKEN_REQUIRED', 'TOKEN_INVALID'],
+      401: ['UNAUTHENTICATED', 'TOKEN_REQUIRED', 'TOKEN_INVALID'],
       403: ['TOKEN_NOT_ACTIVE', 'FORBIDDEN'],
       404: ['NOT_FOUND'],
       409: [
         'SEAT_UNAVAILABLE',
+        'SEAT_LIMIT_REACHED',
         'RESERVATION_NOT_PENDING',
         'RESERVATION_EXPIRED',
         'INSUFFICIENT_POINTS',
@@ -67,6 +79,16 @@ describe('toErrorResponse', () => {
     for (const [status, codes] of Object.entries(apiCodes)) {
       for (const code of codes) expect(STATUS_BY_CODE[code as keyof typeof STATUS_BY_CODE], code).toBe(Number(status));
     }
+  });
+
+  // API.md lists 405 METHOD_NOT_ALLOWED (a known path with another method); the mapper has no such code yet.
+  it('has 405 for METHOD_NOT_ALLOWED, as API.md lists it', () => {
+    expect((STATUS_BY_CODE as Record<string, number>).METHOD_NOT_ALLOWED).toBe(405);
+  });
+
+  it('gives UNAUTHENTICATED one message whatever was wrong with the token, and SEAT_LIMIT_REACHED the limit', () => {
+    expect(toErrorResponse(new UnauthenticatedError()).body.error.message).toMatch(/Authorization: Bearer/);
+    expect(toErrorResponse(new SeatLimitReachedError('s1', 4)).body.error.message).toContain('4');
   });
 
   it("maps Hono's malformed JSON and wrong Content-Type to 400 VALIDATION_FAILED", () => {

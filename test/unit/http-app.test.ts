@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { JoseAccessTokenVerifier } from '../../adapters/auth/jose-access-token-verifier.js';
+import { signAccessToken } from '../../adapters/auth/sign-access-token.js';
 import type { HttpDeps } from '../../adapters/http/create-http-app.js';
 import { createHttpApp } from '../../adapters/http/create-http-app.js';
 import { MemoryLock } from '../../adapters/memory/memory-lock.js';
@@ -12,41 +14,49 @@ import type { TransactionPort } from '../../core/ports/transaction.port.js';
 import { ChargePoints } from '../../core/usecases/charge-points.js';
 import { GetBalance } from '../../core/usecases/get-balance.js';
 import { GetPointHistory } from '../../core/usecases/get-point-history.js';
+import { ListUserReservations } from '../../core/usecases/reservations/list-user-reservations.js';
+import { holdLock } from '../support/hold-lock.js';
 import { queueUseCases } from '../support/queue-use-cases.js';
 import { salesUseCases } from '../support/sales-use-cases.js';
-import { holdLock } from '../support/hold-lock.js';
+
+/** The fixed HS256 secret of the unit app's verifier. */
+const SECRET = 'unit-test-secret-of-the-http-app-0123456789';
 
 /** The HTTP adapter over the in-memory adapters, with what a test wants to break swapped in. */
-function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; healthTimeoutMs?: number } = {}) {
+function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; healthTimeoutMs?: number; metricsToken?: string } = {}) {
   const lock = new MemoryLock(systemClock);
   const tx = overrides.tx ?? new MemoryTransactionManager();
   const logLines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
-  const { issueToken, getTokenStatus, requireActiveToken, expireToken } = queueUseCases(systemClock);
+  const { issueToken, getCurrentToken, leaveQueue, requireActiveToken, expireToken, extendToken } = queueUseCases(systemClock);
   const app = createHttpApp({
-    ...salesUseCases({ lock, tx, clock: systemClock, expireToken }),
+    ...salesUseCases({ lock, tx, clock: systemClock, expireToken, extendToken }),
+    listUserReservations: new ListUserReservations(tx, systemClock),
     requireActiveToken,
     adminToken: undefined,
+    metricsToken: overrides.metricsToken,
     chargePoints: new ChargePoints(lock, tx, systemClock, { walletWaitMs: 50 }),
     getBalance: new GetBalance(tx),
     getPointHistory: new GetPointHistory(tx),
     issueToken,
-    getTokenStatus,
+    getCurrentToken,
+    leaveQueue,
+    accessTokens: new JoseAccessTokenVerifier({ kind: 'secret', secret: SECRET }),
     health: overrides.health ?? { database: () => tx.ping(), lock: () => lock.ping() },
     healthTimeoutMs: overrides.healthTimeoutMs,
     metrics: new Registry(),
     logger,
   });
-  const charge = (userId: string, amount: number, headers: Record<string, string> = {}) =>
+  const as = async (userId: string) => ({ Authorization: `Bearer ${await signAccessToken(SECRET, userId)}` });
+  const charge = async (userId: string, amount: number, headers: Record<string, string> = {}) =>
     app.request(`/users/${userId}/points/charge`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
+      headers: { 'Content-Type': 'application/json', ...(await as(userId)), ...headers },
       body: JSON.stringify({ amount }),
     });
-  return { app, lock, logLines, charge };
+  const get = async (path: string, userId: string) => app.request(path, { headers: await as(userId) });
+  return { app, lock, logLines, charge, get, as };
 }
-
-/** Holds `key` until the returned release is called. */
 
 describe('HTTP adapter', () => {
   it('answers 409 IDEMPOTENCY_IN_PROGRESS with Retry-After while the same key runs', async () => {
@@ -74,11 +84,11 @@ describe('HTTP adapter', () => {
       read: () => Promise.reject(new DependencyUnavailableError('database')),
       ping: () => Promise.reject(new DependencyUnavailableError('database')),
     };
-    const { app, charge } = anApp({ tx: down });
+    const { charge, get } = anApp({ tx: down });
     const response = await charge('u1', 5);
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: 'database is unavailable' } });
-    expect((await app.request('/users/u1/points')).status).toBe(503);
+    expect((await get('/users/u1/points', 'u1')).status).toBe(503);
   });
 
   it('answers 500 INTERNAL for a bug, logs it with its stack, and does not leak its message', async () => {
@@ -87,8 +97,8 @@ describe('HTTP adapter', () => {
       read: () => Promise.reject(new Error('secret detail')),
       ping: async () => {},
     };
-    const { app, logLines } = anApp({ tx: broken });
-    const response = await app.request('/users/u1/points');
+    const { get, logLines } = anApp({ tx: broken });
+    const response = await get('/users/u1/points', 'u1');
     expect(response.status).toBe(500);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
@@ -99,9 +109,62 @@ describe('HTTP adapter', () => {
   });
 
   it('logs one line per request with method, route template, status and time', async () => {
-    const { app, logLines } = anApp();
-    await app.request('/users/u1/points');
+    const { get, logLines } = anApp();
+    await get('/users/u1/points', 'u1');
     expect(logLines.find((line) => line.msg === 'request')).toMatchObject({ method: 'GET', route: '/users/:userId/points', status: 200, ms: expect.any(Number) });
+  });
+
+  describe('access token', () => {
+    it('answers 401 UNAUTHENTICATED in the error body without one, and never reaches the database', async () => {
+      const broken: TransactionPort = {
+        run: () => Promise.reject(new Error('reached the database')),
+        read: () => Promise.reject(new Error('reached the database')),
+        ping: async () => {},
+      };
+      const { app } = anApp({ tx: broken });
+      const credentials: Record<string, string>[] = [
+        {},
+        { Authorization: 'Bearer not.a.jwt' },
+        { Authorization: `Bearer ${await signAccessToken('another-secret-of-at-least-32-characters', 'u1')}` },
+      ];
+      for (const headers of credentials) {
+        const response = await app.request('/users/u1/points', { headers });
+        expect(response.status).toBe(401);
+        expect(response.headers.get('content-type')).toMatch(/application\/json/);
+        expect(await response.json()).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.any(String) } });
+      }
+    });
+
+    it('acts for the token\'s user: `me` is the caller, another user\'s id is 403 FORBIDDEN', async () => {
+      const { get, charge } = anApp();
+      expect((await charge('u1', 700)).status).toBe(200);
+      const me = await get('/users/me/points', 'u1');
+      expect(me.status).toBe(200);
+      expect(await me.json()).toEqual({ userId: 'u1', balance: 700 });
+      const other = await get('/users/u1/points', 'u2');
+      expect(other.status).toBe(403);
+      expect(await other.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    });
+  });
+
+  describe('GET /metrics', () => {
+    it('is public without METRICS_TOKEN', async () => {
+      const { app } = anApp();
+      expect((await app.request('/metrics')).status).toBe(200);
+    });
+
+    it('with METRICS_TOKEN: 401 without a credential, 403 with a wrong one, 200 with it', async () => {
+      const { app } = anApp({ metricsToken: 'metrics-token-0123' });
+      const unauthenticated = await app.request('/metrics');
+      expect(unauthenticated.status).toBe(401);
+      expect(await unauthenticated.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+      const wrong = await app.request('/metrics', { headers: { Authorization: 'Bearer metrics-token-0124' } });
+      expect(wrong.status).toBe(403);
+      expect(await wrong.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+      const right = await app.request('/metrics', { headers: { Authorization: 'Bearer metrics-token-0123' } });
+      expect(right.status).toBe(200);
+      expect(await right.text()).toContain('# TYPE');
+    });
   });
 
   describe('GET /health', () => {
@@ -122,5 +185,72 @@ describe('HTTP adapter', () => {
       expect(response.status).toBe(503);
       expect(await response.json()).toEqual({ status: 'down', checks: { database: 'down', lock: 'ok' } });
     });
+  });
+});
+
+type Security = Record<string, string[]>[] | undefined;
+interface OpenApiDoc {
+  paths: Record<string, Record<string, { security?: Security; responses: Record<string, unknown> }>>;
+  components: { securitySchemes?: Record<string, Record<string, unknown>> };
+}
+
+describe('GET /openapi.json: security', () => {
+  async function documentOf(app: ReturnType<typeof anApp>['app']): Promise<OpenApiDoc> {
+    const response = await app.request('/openapi.json');
+    expect(response.status).toBe(200);
+    return (await response.json()) as OpenApiDoc;
+  }
+
+  it('declares a bearer scheme `accessToken` and an apiKey scheme `queueToken` in the header Queue-Token', async () => {
+    const doc = await documentOf(anApp().app);
+    expect(doc.components.securitySchemes?.accessToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes?.queueToken).toEqual(expect.objectContaining({ type: 'apiKey', in: 'header', name: 'Queue-Token' }));
+  });
+
+  it('POST /reservations and its payment require both, in one requirement; GET /concerts requires none', async () => {
+    const doc = await documentOf(anApp().app);
+    for (const path of ['/reservations', '/reservations/{reservationId}/payment']) {
+      expect(doc.paths[path]!.post!.security, path).toEqual([{ accessToken: [], queueToken: [] }]);
+    }
+    for (const [path, method] of [
+      ['/concerts', 'get'],
+      ['/concerts/{concertId}/schedules', 'get'],
+      ['/schedules/{scheduleId}/seats', 'get'],
+      ['/health', 'get'],
+      ['/metrics', 'get'],
+    ] as const) {
+      const security = doc.paths[path]![method]!.security;
+      expect(security === undefined || security.length === 0, `${method} ${path}: ${JSON.stringify(security)}`).toBe(true);
+    }
+  });
+
+  it('every route that acts for a user requires the access token (and only the sale routes the queue token), and answers 401', async () => {
+    const doc = await documentOf(anApp().app);
+    const userRoutes: [string, string][] = [
+      ['/users/{userId}/points', 'get'],
+      ['/users/{userId}/points/charge', 'post'],
+      ['/users/{userId}/points/history', 'get'],
+      ['/queue/tokens', 'post'],
+      ['/queue/tokens/current', 'get'],
+      ['/queue/tokens/current', 'delete'],
+      ['/reservations/{reservationId}', 'get'],
+      ['/users/{userId}/reservations', 'get'],
+    ];
+    for (const [path, method] of userRoutes) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(operation!.security, `${method} ${path}`).toEqual([{ accessToken: [] }]);
+      expect(Object.keys(operation!.responses), `${method} ${path}`).toContain('401');
+    }
+    for (const path of ['/users/{userId}/points', '/users/{userId}/points/history', '/users/{userId}/reservations']) {
+      expect(Object.keys(doc.paths[path]!.get!.responses), path).toContain('403');
+    }
+  });
+
+  it('declares the metrics scheme only when METRICS_TOKEN is set', async () => {
+    expect(Object.keys((await documentOf(anApp().app)).components.securitySchemes ?? {})).not.toContain('metricsToken');
+    const guarded = await documentOf(anApp({ metricsToken: 'metrics-token-0123' }).app);
+    expect(guarded.components.securitySchemes?.metricsToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(guarded.paths['/metrics']!.get!.security).toEqual([{ metricsToken: [] }]);
   });
 });
