@@ -1,11 +1,21 @@
 import { fileURLToPath } from 'node:url';
-import { load } from './http-load.js';
-import type { LoadResult } from './http-load.js';
+import { drive } from './drive.js';
+import type { DriveRequest, DriveResult } from './drive.js';
 import type { Buckets } from './metrics.js';
 import { diff, parseHistogram, parseValue, quantile, settled, total } from './metrics.js';
-import { busyShare, machineCpu, startChild } from './support.js';
+import { bearer, busyShare, machineCpu, SignedUsers, signAccessTokens, startChild } from './support.js';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
+
+/**
+ * Users signed for a warm-up before its rate is known: enough for this many
+ * charges per second. A faster service only cuts its warm-up short (it has
+ * warmed up all the same); the window's users are then sized from the
+ * warm-up's own rate.
+ */
+export const WARMUP_RATE_GUESS = 3_000;
+/** Users signed for a window over what the warm-up's rate needs: the window runs warm, faster than the warm-up began. */
+export const WINDOW_HEADROOM = 2;
 
 export interface LockStats {
   /** Estimated from the child's histogram buckets, ms. */
@@ -19,7 +29,8 @@ export interface LockStats {
 }
 
 export interface ChargeRun {
-  readonly load: LoadResult;
+  /** `exhausted`: the pre-signed users ran out and the window was cut short (its rates are over the time it lasted). */
+  readonly load: DriveResult;
   readonly lock: LockStats;
   /** Log lines the child wrote during the run (LOG_LEVEL=warn: warnings and errors only). */
   readonly logLines: number;
@@ -45,38 +56,63 @@ export interface ChargeOptions {
   readonly hotUser: boolean;
   /** Keeps user ids of separate runs (Redis mode, embedded mode) apart. */
   readonly tag: string;
+  /** The child's AUTH_JWT_SECRET: every charge carries an access token signed with it for the user it charges. */
+  readonly authSecret: string;
 }
 
-/** Starts the service in a child process and loads POST /users/{id}/points/charge: distinct users, then (optionally) one hot user. */
+/**
+ * Starts the service in a child process and loads POST /users/{id}/points/charge
+ * with each user's own access token: distinct users (a new, pre-signed user
+ * per request), then (optionally) one hot user.
+ */
 export async function chargeOverHttp(options: ChargeOptions): Promise<ChargeFigures> {
-  const child = await startChild(SERVE, { ...options.env, PORT: '0', LOG_LEVEL: 'warn', SEED_DEMO: 'false' });
+  const child = await startChild(SERVE, { ...options.env, AUTH_JWT_SECRET: options.authSecret, PORT: '0', LOG_LEVEL: 'warn', SEED_DEMO: 'false' });
   try {
-    let n = 0;
-    const distinctPath = () => `/users/${options.tag}-u${n++}/points/charge`;
-    const distinct = await measured(child.url, child.logLines, options, { nextPath: distinctPath, body: '{"amount":10}' });
+    const users = new SignedUsers(options.authSecret, `${options.tag}-u`);
+    await users.add(options.warmupS * WARMUP_RATE_GUESS);
+    const distinctRequest = (): DriveRequest | undefined => {
+      const user = users.take();
+      return user && { method: 'POST', path: `/users/${user.userId}/points/charge`, headers: bearer(user.token), body: '{"amount":10}' };
+    };
+    // The window's users, signed between the warm-up and the window: as many as the warm-up's rate needs, twice over.
+    const signForWindow = async (warm: DriveResult) => {
+      await users.add(Math.max(0, warm.okRps * options.durationS * WINDOW_HEADROOM + options.connections - users.left));
+    };
+    const distinct = await measured(child.url, child.logLines, options, distinctRequest, signForWindow);
     // One wallet for every request: each charge waits for the one before it to release the wallet's lock.
-    const hot = options.hotUser
-      ? await measured(child.url, child.logLines, options, { path: `/users/${options.tag}-hot/points/charge`, body: '{"amount":1}' })
-      : undefined;
+    let hot: ChargeRun | undefined;
+    if (options.hotUser) {
+      const hotUser = `${options.tag}-hot`;
+      const [token] = await signAccessTokens(options.authSecret, [hotUser]);
+      const hotRequest: DriveRequest = { method: 'POST', path: `/users/${hotUser}/points/charge`, headers: bearer(token!), body: '{"amount":1}' };
+      hot = await measured(child.url, child.logLines, options, () => hotRequest);
+    }
     return { distinct, hot };
   } finally {
     await child.stop();
   }
 }
 
+/**
+ * A warm-up, then the measured window with the child's lock histograms and
+ * CPU scraped around it. `beforeWindow` runs between the two, outside both
+ * (signing the window's users).
+ */
 async function measured(
   url: string,
   logLines: () => number,
   options: ChargeOptions,
-  request: { path?: string; nextPath?: () => string; body: string },
+  request: () => DriveRequest | undefined,
+  beforeWindow?: (warm: DriveResult) => Promise<void>,
 ): Promise<ChargeRun> {
-  const base = { url, connections: options.connections, method: 'POST' as const, ...request };
-  await load({ ...base, durationS: options.warmupS });
+  const base = { url, connections: options.connections, request };
+  const warm = await drive({ ...base, durationS: options.warmupS });
+  await beforeWindow?.(warm);
   const before = await settled(url, { family: 'point' });
   const logsBefore = logLines();
   const machineBefore = machineCpu();
   const started = performance.now();
-  const result = await load({ ...base, durationS: options.durationS });
+  const result = await drive({ ...base, durationS: options.durationS });
   const elapsedS = (performance.now() - started) / 1000;
   const machineBusy = busyShare(machineBefore, machineCpu());
   const after = await settled(url, { family: 'point' });
@@ -90,7 +126,6 @@ async function measured(
     machineBusy,
   };
 }
-
 
 /** Lock figures of the wallet key family over the measured window only (scrape after minus scrape before). */
 function lockStats(before: string, after: string): LockStats {

@@ -1,9 +1,10 @@
 /**
  * Reserving and paying over HTTP, the real service in a child process:
- * - reserve throughput on distinct seats, every request its own user and
- *   ACTIVE token (POST /reservations);
+ * - reserve throughput on distinct seats, every request its own user, with
+ *   that user's access token and ACTIVE queue token (POST /reservations);
  * - pay throughput, paying those reservations, again one user per request
- *   (a payment expires its token: POST /reservations/{id}/payment);
+ *   (a payment that leaves its user no PENDING hold spends the queue token:
+ *   POST /reservations/{id}/payment);
  * - a hot seat: `hotAttempts` requests on one seat fired at once over
  *   connections opened beforehand, each answer timed; exactly one may win;
  * - the lock's hold and wait by key family (seat, point+reservation+seat, …)
@@ -11,18 +12,20 @@
  * Everything is set up through the API: the catalog with the admin routes,
  * queue tokens (QUEUE_ACTIVE_MAX large and QUEUE_ADMIT_INTERVAL_MS short,
  * so that every token turns ACTIVE within a round or two), wallets with
- * POST /users/{id}/points/charge.
+ * POST /users/{id}/points/charge. Every user's access token is signed
+ * before any of it (AUTH_JWT_SECRET of the child), never inside a window.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { VERIFIED_TOKEN_CACHE_MAX_ENTRIES } from '../adapters/auth/jose-access-token-verifier.js';
 import { drive } from './drive.js';
 import type { DriveRequest, DriveResult } from './drive.js';
 import type { Buckets } from './metrics.js';
 import { diff, parseHistogram, parseValue, quantile, settled, total } from './metrics.js';
 import type { Latency } from './support.js';
-import { busyShare, machineCpu, startChild, summarise } from './support.js';
+import { bearer, busyShare, machineCpu, signAccessTokens, startChild, summarise } from './support.js';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
 
@@ -38,10 +41,14 @@ export const RESERVATION_TARGETS = {
 /** The price of every bench seat, and what each paying user is charged beforehand. */
 const PRICE = 1_000;
 const SEATS_PER_SCHEDULE = 1_000;
+/** Reservations made ready for paying, over what the reserve rate would make in the pay windows' time: paying has run at up to 1.4× reserving. */
+export const PAY_HEADROOM = 2;
 
 export interface ReservationOptions {
   /** Environment of the service child: DATABASE_URL, REDIS_URL, REDIS_PREFIX. */
   readonly env: Record<string, string | undefined>;
+  /** The child's AUTH_JWT_SECRET: the bench signs every user's access token with it. */
+  readonly authSecret: string;
   readonly connections: number;
   readonly durationS: number;
   readonly warmupS: number;
@@ -104,11 +111,15 @@ export interface ReservationFigures {
   readonly setup: {
     readonly schedules: number;
     readonly users: number;
-    /** Seconds each setup step took (catalog, tokens, admission, wallets). */
+    /** Seconds each setup step took (catalog, signing the access tokens, queue tokens, admission, extra reservations, wallets). */
     readonly catalogS: number;
+    readonly signS: number;
     readonly tokensS: number;
     readonly activeS: number;
+    readonly topUpS: number;
     readonly walletsS: number;
+    /** Reservations made untimed after the reserve windows, so that the pay windows do not run out. */
+    readonly topUp: number;
     readonly wallets: number;
   };
   readonly reserve: PhaseRun;
@@ -118,6 +129,14 @@ export interface ReservationFigures {
   readonly payLight: PhaseRun;
   readonly lightConnections: number;
   readonly hot: readonly HotRound[];
+  /**
+   * Whether the reserve requests found their access token in the service's
+   * verified-token cache. 'miss': more users than the cache holds were
+   * verified, each phase walking them in the same order, so by a user's
+   * reserve its token had been evicted (the cache evicts the oldest entry)
+   * and every reserve paid a full JWT verification.
+   */
+  readonly reserveTokenCache: 'miss' | 'hit';
 }
 
 const log = (message: string) => process.stderr.write(`[bench]   ${message}\n`);
@@ -130,6 +149,7 @@ export async function benchReservations(options: ReservationOptions): Promise<Re
     LOG_LEVEL: 'warn',
     SEED_DEMO: 'false',
     ADMIN_TOKEN: adminToken,
+    AUTH_JWT_SECRET: options.authSecret,
     QUEUE_ACTIVE_MAX: '100000',
     QUEUE_ADMIT_INTERVAL_MS: '50',
   });
@@ -149,38 +169,44 @@ export async function benchReservations(options: ReservationOptions): Promise<Re
     const catalogS = seconds(t);
     const seatOf = (u: number) => ({ scheduleId: schedules[Math.floor(u / SEATS_PER_SCHEDULE)]!, seatNo: (u % SEATS_PER_SCHEDULE) + 1 });
 
-    // --- users and their tokens: one per reservation to come, and the hot seat's crowd
+    // --- users, their access tokens and queue tokens: one per reservation to come, and the hot seat's crowd
     t = performance.now();
     const tag = randomBytes(3).toString('hex');
     const users = [
       ...Array.from({ length: options.reserveCapacity }, (_, u) => `rv-${tag}-${u}`),
       ...Array.from({ length: options.hotAttempts }, (_, k) => `hot-${tag}-${k}`),
     ];
-    const tokens = await issueTokens(url, connections, users);
+    const access = await signAccessTokens(options.authSecret, users);
+    const signS = seconds(t);
+    t = performance.now();
+    const queueTokens = await issueTokens(url, connections, access);
     const tokensS = seconds(t);
     t = performance.now();
-    await untilActive(url, connections, tokens);
+    await untilActive(url, connections, access, queueTokens);
     const activeS = seconds(t);
-    log(`setup: ${scheduleCount + 1} schedules in ${catalogS.toFixed(1)} s, ${users.length} tokens in ${tokensS.toFixed(1)} s, all ACTIVE ${activeS.toFixed(1)} s later`);
-    const bearer = (u: number) => ({ Authorization: `Bearer ${tokens[u]}` });
+    log(
+      `setup: ${scheduleCount + 1} schedules in ${catalogS.toFixed(1)} s, ${users.length} access tokens signed in ${signS.toFixed(1)} s, ` +
+        `queue tokens in ${tokensS.toFixed(1)} s, all ACTIVE ${activeS.toFixed(1)} s later`,
+    );
+    // Reserving and paying: who (the access token) and their place in the sale (their own ACTIVE queue token).
+    const sale = (u: number) => ({ ...bearer(access[u]!), 'Queue-Token': queueTokens[u]! });
 
     // --- reserve: user u takes seat u, in order; a warm-up, then the measured window
     const reservationOf: (string | undefined)[] = [];
     let offset = 0;
+    const reserveRequest = (u: number): DriveRequest | undefined =>
+      u >= options.reserveCapacity ? undefined : { method: 'POST', path: '/reservations', headers: sale(u), body: JSON.stringify(seatOf(u)) };
+    const recordReservation = (u: number, status: number, body: string) => {
+      if (status === 201) reservationOf[u] = (JSON.parse(body) as { reservationId: string }).reservationId;
+    };
     const reserveLoad = (durationS: number, conns = connections) => {
       const base = offset;
       return phase(url, child.logLines, {
         url,
         connections: conns,
         durationS,
-        request: (i): DriveRequest | undefined => {
-          const u = base + i;
-          if (u >= options.reserveCapacity) return undefined;
-          return { method: 'POST', path: '/reservations', headers: bearer(u), body: JSON.stringify(seatOf(u)) };
-        },
-        onResponse: (i, status, body) => {
-          if (status === 201) reservationOf[base + i] = (JSON.parse(body) as { reservationId: string }).reservationId;
-        },
+        request: (i) => reserveRequest(base + i),
+        onResponse: (i, status, body) => recordReservation(base + i, status, body),
       }).then((run) => {
         offset += run.load.built;
         return run;
@@ -192,16 +218,31 @@ export async function benchReservations(options: ReservationOptions): Promise<Re
     const reserveLight = await reserveLoad(options.lightS, options.lightConnections);
     log(`reserve, ${options.lightConnections} connections: ${reserveLight.load.okRps.toFixed(0)} req/s`);
 
-    // --- wallets for the payers: as many as the pay load can use (it is slower than reserving), one charge each
+    // --- enough reservations for every pay window. Paying may run faster than reserving (it does since reserving
+    // also counts the buyer's seats), so the reserve windows alone can leave too few: more users reserve, untimed,
+    // up to PAY_HEADROOM × the reserve rate over the pay windows (at most every user). Too few still: the last pay
+    // window is cut short, and says so.
+    t = performance.now();
+    const payS = options.warmupS + options.durationS + options.lightS;
+    const made = () => reservationOf.filter((id) => id !== undefined).length;
+    const topUp = Math.max(0, Math.min(options.reserveCapacity - offset, Math.ceil(reserve.load.okRps * payS * PAY_HEADROOM) - made()));
+    if (topUp > 0) {
+      const base = offset;
+      await drive({ url, connections, amount: topUp, request: (i) => reserveRequest(base + i), onResponse: (i, status, body) => recordReservation(base + i, status, body) });
+      offset += topUp;
+    }
+    const topUpS = seconds(t);
+    if (topUp > 0) log(`${topUp} more reservations for the pay windows, untimed, in ${topUpS.toFixed(1)} s`);
+
+    // --- wallets for the payers: one charge each, for every reservation made
     const reserved = reservationOf.flatMap((id, u) => (id === undefined ? [] : [u]));
-    // Paying costs more than reserving: 0.9 × the reserve rate is plenty for every pay window; if not, the last one is cut short (and says so).
-    const walletCount = Math.min(reserved.length, Math.ceil(reserve.load.okRps * (options.warmupS + options.durationS + options.lightS) * 0.9));
+    const walletCount = reserved.length;
     t = performance.now();
     const wallets = await drive({
       url,
       connections,
       amount: walletCount,
-      request: (i) => ({ method: 'POST', path: `/users/${users[reserved[i]!]}/points/charge`, body: JSON.stringify({ amount: PRICE }) }),
+      request: (i) => ({ method: 'POST', path: `/users/${users[reserved[i]!]}/points/charge`, headers: bearer(access[reserved[i]!]!), body: JSON.stringify({ amount: PRICE }) }),
     });
     if ((wallets.statusCounts['200'] ?? 0) !== walletCount) throw new Error(`charging ${walletCount} wallets answered ${JSON.stringify(wallets.statusCounts)}`);
     const walletsS = seconds(t);
@@ -218,7 +259,7 @@ export async function benchReservations(options: ReservationOptions): Promise<Re
           const p = base + i;
           if (p >= walletCount) return undefined;
           const u = reserved[p]!;
-          return { method: 'POST', path: `/reservations/${reservationOf[u]}/payment`, headers: bearer(u) };
+          return { method: 'POST', path: `/reservations/${reservationOf[u]}/payment`, headers: sale(u) };
         },
       }).then((run) => {
         paid += run.load.built;
@@ -232,7 +273,7 @@ export async function benchReservations(options: ReservationOptions): Promise<Re
     log(`pay, ${options.lightConnections} connections: ${payLight.load.okRps.toFixed(0)} req/s${payLight.load.exhausted ? ' (ran out of reservations: window cut short)' : ''}`);
 
     // --- one hot seat per round, the crowd's tokens
-    const crowd = tokens.slice(options.reserveCapacity);
+    const crowd = access.slice(options.reserveCapacity).map((token, k) => ({ access: token, queue: queueTokens[options.reserveCapacity + k]! }));
     const hot: HotRound[] = [];
     for (let round = 0; round < options.hotRounds; round++) {
       hot.push(await hotSeat(url, crowd, hotSchedule, round + 1));
@@ -241,13 +282,14 @@ export async function benchReservations(options: ReservationOptions): Promise<Re
     }
 
     return {
-      setup: { schedules: scheduleCount + 1, users: users.length, catalogS, tokensS, activeS, walletsS, wallets: walletCount },
+      setup: { schedules: scheduleCount + 1, users: users.length, catalogS, signS, tokensS, activeS, topUpS, walletsS, topUp, wallets: walletCount },
       reserve,
       pay,
       reserveLight,
       payLight,
       lightConnections: options.lightConnections,
       hot,
+      reserveTokenCache: users.length > VERIFIED_TOKEN_CACHE_MAX_ENTRIES ? 'miss' : 'hit',
     };
   } finally {
     await child.stop();
@@ -270,26 +312,33 @@ async function call<T>(url: string, method: string, path: string, body: unknown,
   return JSON.parse(text) as T;
 }
 
-/** POST /queue/tokens for every user, `connections` at a time; answers the tokens in the users' order. */
-async function issueTokens(url: string, connections: number, users: readonly string[]): Promise<string[]> {
+/**
+ * POST /queue/tokens for every user (the access token says who; no body),
+ * `connections` at a time; answers the queue tokens in the users' order.
+ */
+async function issueTokens(url: string, connections: number, access: readonly string[]): Promise<string[]> {
   const tokens: string[] = [];
   const result = await drive({
     url,
     connections,
-    amount: users.length,
-    request: (i) => ({ method: 'POST', path: '/queue/tokens', body: JSON.stringify({ userId: users[i] }) }),
+    amount: access.length,
+    request: (i) => ({ method: 'POST', path: '/queue/tokens', headers: bearer(access[i]!) }),
     onResponse: (i, status, body) => {
       if (status === 201) tokens[i] = (JSON.parse(body) as { token: string }).token;
     },
   });
-  const missing = users.length - tokens.filter((token) => token !== undefined).length;
-  if (missing > 0) throw new Error(`${missing} of ${users.length} tokens not issued: ${JSON.stringify(result.statusCounts)}`);
+  const missing = access.length - tokens.filter((token) => token !== undefined).length;
+  if (missing > 0) throw new Error(`${missing} of ${access.length} queue tokens not issued: ${JSON.stringify(result.statusCounts)}`);
   return tokens;
 }
 
-/** Polls GET /queue/tokens/current for every token not yet seen ACTIVE, until all are (at most 30 s). */
-async function untilActive(url: string, connections: number, tokens: readonly string[]): Promise<void> {
-  let pending = tokens.map((_, i) => i);
+/**
+ * Polls GET /queue/tokens/current (the caller's token, by access token) for
+ * every user not yet seen ACTIVE with the token issued to them, until all
+ * are (at most 30 s). Asking is also presence: no waiter is dropped meanwhile.
+ */
+async function untilActive(url: string, connections: number, access: readonly string[], queueTokens: readonly string[]): Promise<void> {
+  let pending = access.map((_, i) => i);
   const giveUpAt = Date.now() + 30_000;
   while (pending.length > 0) {
     const stillWaiting: number[] = [];
@@ -298,14 +347,15 @@ async function untilActive(url: string, connections: number, tokens: readonly st
       url,
       connections: Math.min(connections, batch.length),
       amount: batch.length,
-      request: (i) => ({ method: 'GET', path: '/queue/tokens/current', headers: { Authorization: `Bearer ${tokens[batch[i]!]}` } }),
+      request: (i) => ({ method: 'GET', path: '/queue/tokens/current', headers: bearer(access[batch[i]!]!) }),
       onResponse: (i, status, body) => {
-        if (status !== 200 || (JSON.parse(body) as { status: string }).status !== 'ACTIVE') stillWaiting.push(batch[i]!);
+        const current = status === 200 ? (JSON.parse(body) as { token: string; status: string }) : undefined;
+        if (current?.status !== 'ACTIVE' || current.token !== queueTokens[batch[i]!]) stillWaiting.push(batch[i]!);
       },
     });
     pending = stillWaiting;
     if (pending.length === 0) return;
-    if (Date.now() > giveUpAt) throw new Error(`${pending.length} tokens still not ACTIVE after 30 s`);
+    if (Date.now() > giveUpAt) throw new Error(`${pending.length} queue tokens still not ACTIVE after 30 s`);
     await sleep(100);
   }
 }
@@ -383,12 +433,12 @@ function lockFamilies(before: string, after: string): LockFamilyStats[] {
  * handshakes against the listen backlog. Then every request is written in
  * one go and each answer timed from that moment.
  */
-async function hotSeat(url: string, crowd: readonly string[], scheduleId: string, seatNo: number): Promise<HotRound> {
+async function hotSeat(url: string, crowd: readonly { access: string; queue: string }[], scheduleId: string, seatNo: number): Promise<HotRound> {
   const { hostname, port } = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: crowd.length, maxFreeSockets: crowd.length, keepAliveMsecs: 10_000 });
-  const request = (method: string, path: string, token: string, body?: string) =>
+  const request = (method: string, path: string, tokenHeaders: Record<string, string>, body?: string) =>
     new Promise<{ status: number; body: string; at: number }>((resolve, reject) => {
-      const headers: Record<string, string | number> = { Authorization: `Bearer ${token}` };
+      const headers: Record<string, string | number> = { ...tokenHeaders };
       if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       const req = http.request({ agent, hostname, port, method, path, headers }, (res) => {
         const chunks: Buffer[] = [];
@@ -402,12 +452,15 @@ async function hotSeat(url: string, crowd: readonly string[], scheduleId: string
   try {
     const before = await settled(url);
     // Every connection opened and idle in the agent, every token ACTIVE.
-    const checks = await Promise.all(crowd.map((token) => request('GET', '/queue/tokens/current', token)));
-    const notActive = checks.filter((c) => c.status !== 200 || (JSON.parse(c.body) as { status: string }).status !== 'ACTIVE').length;
+    const checks = await Promise.all(crowd.map((buyer) => request('GET', '/queue/tokens/current', bearer(buyer.access))));
+    const notActive = checks.filter((c, k) => {
+      const current = c.status === 200 ? (JSON.parse(c.body) as { token: string; status: string }) : undefined;
+      return current?.status !== 'ACTIVE' || current.token !== crowd[k]!.queue;
+    }).length;
     if (notActive > 0) throw new Error(`hot seat: ${notActive} of ${crowd.length} tokens not ACTIVE`);
     const body = JSON.stringify({ scheduleId, seatNo });
     const firedAt = performance.now();
-    const pending = crowd.map((token) => request('POST', '/reservations', token, body));
+    const pending = crowd.map((buyer) => request('POST', '/reservations', { ...bearer(buyer.access), 'Queue-Token': buyer.queue }, body));
     const fireMs = performance.now() - firedAt;
     const answers = await Promise.allSettled(pending);
     const after = await settled(url);

@@ -3,6 +3,10 @@
  * writes reports/benchmark.md plus its SVG charts. Every figure is set beside
  * a ceiling measured in this same run (see report.ts). Isolated: a database
  * and a Redis key prefix of its own, both removed at the end, even on Ctrl-C.
+ *
+ * BENCH_QUICK=true shortens every time window (nothing else: same loads,
+ * same counts) to check that the scenarios run; its figures are too noisy
+ * to publish, so it writes its report to a temporary folder, never reports/.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,42 +20,56 @@ import { DEFAULT_DATABASE_POOL_SIZE } from '../app/config.js';
 import { createKysely } from '../adapters/kysely/create-kysely.js';
 import { migrateToLatest } from '../adapters/kysely/migrate.js';
 import { createRedis } from '../adapters/redis/create-redis.js';
-import { bareHono, pgPayTransaction, pgReserveTransaction, pgWriteTransaction } from './ceilings.js';
+import { bareHono, jwtVerifyCost, pgPayTransaction, pgReserveTransaction, pgWriteTransaction } from './ceilings.js';
 import { chargeOverHttp } from './charge.js';
 import type { ChargeFigures } from './charge.js';
 import { lockAndRoundTrip } from './lock.js';
 import { benchQueue } from './queue.js';
 import type { Results } from './report.js';
-import { NOT_IDLE, renderCharts, renderReport } from './report.js';
+import { JWT_TARGETS, jwtShares, NOT_IDLE, renderCharts, renderReport } from './report.js';
 import { benchReservations } from './reservation.js';
 import { busyShare, machineCpu, startChild } from './support.js';
 import { formatNumber } from './svg.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
-const REPORTS = fileURLToPath(new URL('../reports/', import.meta.url));
+const QUICK = process.env.BENCH_QUICK === 'true';
 
 const SETTINGS = {
+  quick: QUICK,
   // Same for every HTTP load and for the bare transaction's callers, so the ratios compare like with like.
   connections: 32,
   // The app's pool (DATABASE_POOL_SIZE's default), so the bare transaction has the same connections.
   poolSize: DEFAULT_DATABASE_POOL_SIZE,
   lockCalls: 5_000,
-  txSeconds: 5,
-  loadSeconds: 8,
-  warmupSeconds: 2,
-  // Reserve and pay (bench/reservation.ts): distinct seats (each with its own user and ACTIVE token) made ready for the reserve load.
-  reserveCapacity: 16_000,
+  txSeconds: QUICK ? 2 : 5,
+  loadSeconds: QUICK ? 3 : 8,
+  warmupSeconds: QUICK ? 1 : 2,
+  // Reserve and pay (bench/reservation.ts): distinct seats (each with its own user and ACTIVE token) made ready for the reserve
+  // load, and then for paying: since reserving also counts the buyer's seats, paying can outrun it, so more than the reserve windows use.
+  reserveCapacity: 20_000,
   hotAttempts: 1_000,
   hotRounds: 3,
   // Fewer connections than the pool has: the lock hold without the wait for a pooled connection.
   lightConnections: 4,
-  lightSeconds: 3,
+  lightSeconds: QUICK ? 1 : 3,
+  // The access-token verification cost (ceilings.ts, jwtVerifyCost): each of its three variants gets `jwtRounds` windows this long, interleaved.
+  jwtWindowSeconds: QUICK ? 2 : 4,
+  jwtRounds: 2,
 };
+
+// A shortened run must not overwrite the published report: its figures would stand there as if measured properly.
+const REPORTS = QUICK ? path.join(os.tmpdir(), `bench-quick-${process.pid}`) : fileURLToPath(new URL('../reports/', import.meta.url));
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const id = randomBytes(4).toString('hex');
+/**
+ * AUTH_JWT_SECRET of every service child this run starts (the service will
+ * not start on Postgres or Redis without one), and the key the bench signs
+ * its users' access tokens with. New each run: 64 hex characters, 256 bits.
+ */
+const AUTH_SECRET = randomBytes(32).toString('hex');
 const dbName = `bench_${id}`;
 const prefix = `bench_${id}:`;
 const benchDbUrl = (() => {
@@ -130,6 +148,14 @@ async function main(): Promise<void> {
   const saleTx = { reserve: await pgReserveTransaction(benchDbUrl, txOptions), pay: await pgPayTransaction(benchDbUrl, txOptions) };
   log('ceiling: bare Hono routes (GET, JSON POST)');
   const hono = await bareHono({ connections: SETTINGS.connections, durationS: SETTINGS.loadSeconds, warmupS: SETTINGS.warmupSeconds });
+  log('ceiling: access-token verification, the same Hono route with and without it (cache miss, cache hit)');
+  const jwt = await jwtVerifyCost({
+    authSecret: AUTH_SECRET,
+    connections: SETTINGS.connections,
+    windowS: SETTINGS.jwtWindowSeconds,
+    warmupS: SETTINGS.warmupSeconds,
+    rounds: SETTINGS.jwtRounds,
+  });
 
   const load = { connections: SETTINGS.connections, durationS: SETTINGS.loadSeconds, warmupS: SETTINGS.warmupSeconds };
   log('charge over HTTP: distinct users, then one hot user');
@@ -138,6 +164,7 @@ async function main(): Promise<void> {
     env: { ...process.env, DATABASE_URL: benchDbUrl, REDIS_URL, REDIS_PREFIX: prefix },
     hotUser: true,
     tag: 'r',
+    authSecret: AUTH_SECRET,
   });
   log('charge over HTTP: distinct users, same Postgres, in-process lock (REDIS_URL unset)');
   const localLock = await chargeOverHttp({
@@ -145,6 +172,7 @@ async function main(): Promise<void> {
     env: { ...process.env, DATABASE_URL: benchDbUrl, REDIS_URL: undefined },
     hotUser: false,
     tag: 'l',
+    authSecret: AUTH_SECRET,
   });
   let embedded: ChargeFigures | undefined;
   if (process.env.BENCH_SKIP_EMBEDDED !== 'true') {
@@ -152,9 +180,11 @@ async function main(): Promise<void> {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-pglite-'));
     embedded = await chargeOverHttp({
       ...load,
+      // AUTH_JWT_SECRET too (chargeOverHttp sets it): the embedded service then verifies with it instead of a secret of its own in DATA_DIR.
       env: { ...process.env, DATABASE_URL: undefined, REDIS_URL: undefined, DATA_DIR: dataDir },
       hotUser: false,
       tag: 'e',
+      authSecret: AUTH_SECRET,
     });
   }
 
@@ -164,17 +194,20 @@ async function main(): Promise<void> {
     DATABASE_URL: benchDbUrl,
     REDIS_URL,
     REDIS_PREFIX: prefix,
+    AUTH_JWT_SECRET: AUTH_SECRET,
     PORT: '0',
     LOG_LEVEL: 'warn',
     SEED_DEMO: 'false',
   });
-  const queue = await benchQueue({ redisUrl: REDIS_URL, prefix, serviceUrl: queueChild.url, ...load }).finally(() => queueChild.stop());
+  // authSecret: bench/queue.ts signs its users' access tokens with it, for POST /queue/tokens.
+  const queue = await benchQueue({ redisUrl: REDIS_URL, prefix, serviceUrl: queueChild.url, authSecret: AUTH_SECRET, ...load }).finally(() => queueChild.stop());
 
   log('reserve and pay over HTTP: distinct seats, then one hot seat');
   const sale = await benchReservations({
     ...load,
     // A Redis prefix of its own: the queue run above left its waiting line under `prefix`.
     env: { ...process.env, DATABASE_URL: benchDbUrl, REDIS_URL, REDIS_PREFIX: `${prefix}sale:` },
+    authSecret: AUTH_SECRET,
     reserveCapacity: SETTINGS.reserveCapacity,
     hotAttempts: SETTINGS.hotAttempts,
     hotRounds: SETTINGS.hotRounds,
@@ -191,6 +224,7 @@ async function main(): Promise<void> {
     tx,
     saleTx,
     hono,
+    jwt,
     charge,
     localLock,
     embedded,
@@ -202,6 +236,7 @@ async function main(): Promise<void> {
   for (const [file, svg] of Object.entries(renderCharts(results))) await writeFile(path.join(REPORTS, file), svg);
   await writeFile(path.join(REPORTS, 'benchmark.md'), renderReport(results));
   printSummary(results);
+  if (QUICK) log(`BENCH_QUICK: shortened windows; report written to ${REPORTS}, not reports/`);
   // The one figure that is about correctness, not speed: any other count than one winner per hot seat is a bug.
   const wrong = sale.hot.filter((round) => round.winners !== 1);
   if (wrong.length > 0) {
@@ -224,6 +259,7 @@ function printSummary(r: Results): void {
     line('Postgres charge tx', `${f(r.tx.txPerS)} tx/s  p50 ${f(r.tx.latency.p50)} ms  p99 ${f(r.tx.latency.p99)} ms  client CPU ${f(r.tx.clientCpuMsPerTx)} ms/tx`),
     line('bare Hono GET /ping', `${f(r.hono.get.okRps)} req/s  p50 ${f(r.hono.get.p50)} ms  p99 ${f(r.hono.get.p99)} ms`),
     line('bare Hono JSON POST', `${f(r.hono.post.okRps)} req/s  p50 ${f(r.hono.post.p50)} ms  p99 ${f(r.hono.post.p99)} ms`),
+    line('JWT verify, CPU/req', `miss +${f(r.jwt.missCpuMs * 1000)} us, hit +${f(r.jwt.hitCpuMs * 1000)} us over ${f(r.jwt.plain.cpuMsPerRequest * 1000)} us unverified (verify() alone: ${f(r.jwt.loopMissCpuMs * 1000)} / ${f(r.jwt.loopHitCpuMs * 1000)} us)`),
     line('charge distinct', `${f(d.load.okRps)} req/s  p50 ${f(d.load.p50)} ms  p99 ${f(d.load.p99)} ms  non2xx ${d.load.non2xx}`),
     line('', `= ${f(d.load.okRps / r.tx.txPerS)}x bare tx (target >= 0.5), ${f(d.load.okRps / r.hono.get.okRps)}x Hono GET, ${f(d.load.okRps / r.hono.post.okRps)}x Hono POST`),
     line('', `lock hold p50 ~${f(d.lock.holdP50)} ms  p99 ~${f(d.lock.holdP99)} ms (bucket estimates); service ${d.serviceCores.toFixed(2)} cores, ${f(d.serviceCpuMsPerRequest)} ms CPU/charge`),
@@ -255,6 +291,7 @@ function printSummary(r: Results): void {
     line('reserve distinct', `${f(s.reserve.load.okRps)} req/s  p50 ${f(s.reserve.load.p50)} ms  p99 ${f(s.reserve.load.p99)} ms  non2xx ${s.reserve.load.non2xx}${s.reserve.load.exhausted ? ' (ran out of seats)' : ''}`),
     line('', `= ${f(s.reserve.load.okRps / r.saleTx.reserve.txPerS)}x bare reserve tx (target >= 0.5), ${f(s.reserve.load.okRps / r.tx.txPerS)}x bare charge tx, ${f(s.reserve.load.okRps / r.hono.post.okRps)}x Hono POST; service ${s.reserve.serviceCores.toFixed(2)} cores, ${f(s.reserve.serviceCpuMsPerRequest)} ms CPU/reserve`),
     line('', `seat hold p50 ~${f(seat?.holdP50 ?? NaN)} ms p99 ~${f(seat?.holdP99 ?? NaN)} ms; with ${s.lightConnections} conns ${f(s.reserveLight.load.okRps)} req/s, hold p50 ~${f(seatLight?.holdP50 ?? NaN)} ms (target <= 3)`),
+    line('JWT / reserve CPU', `${(jwtShares(r).miss * 100).toFixed(1)} % cache miss (target <= ${JWT_TARGETS.shareOfReserve * 100} %), ${(jwtShares(r).hit * 100).toFixed(1)} % cache hit; this run's reserves: cache ${s.reserveTokenCache}`),
     line('pay', `${f(s.pay.load.okRps)} req/s  p50 ${f(s.pay.load.p50)} ms  p99 ${f(s.pay.load.p99)} ms  non2xx ${s.pay.load.non2xx}${s.pay.load.exhausted ? ' (ran out of reservations)' : ''}  = ${f(s.pay.load.okRps / r.saleTx.pay.txPerS)}x bare pay tx`),
     line('', `point+reservation+seat hold p50 ~${f(pay3?.holdP50 ?? NaN)} ms p99 ~${f(pay3?.holdP99 ?? NaN)} ms; with ${s.lightConnections} conns ${f(s.payLight.load.okRps)} req/s, hold p50 ~${f(pay3Light?.holdP50 ?? NaN)} ms`),
     ...s.hot.map((round, i) =>

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { signAccessToken } from '../adapters/auth/sign-access-token.js';
 
 /** The repository root: children resolve `--import tsx` from here, whatever directory the bench started in. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -96,4 +97,79 @@ export function machineCpu(): CpuSnapshot {
 /** Share of the machine's CPU in use between two snapshots, 0..1: near 1, every figure of the window is CPU-bound. */
 export function busyShare(before: CpuSnapshot, after: CpuSnapshot): number {
   return (after.busyMs - before.busyMs) / Math.max(1, after.totalMs - before.totalMs);
+}
+
+/**
+ * Lifetime of every access token a bench run signs: far longer than a run
+ * (a token expiring mid-window would turn into 401s), and still short, so a
+ * token that leaks from a run is soon worthless.
+ */
+export const BENCH_TOKEN_TTL_SECONDS = 3 * 3600;
+
+/**
+ * Signing goes to WebCrypto, whose HMAC jobs run on libuv's thread pool:
+ * this many in flight at once overlap there (about twice the rate of one at
+ * a time on two cores) without holding more than a batch of promises.
+ */
+const SIGN_BATCH = 64;
+
+/**
+ * One HS256 access token per user (`sub` = the user id), as the identity
+ * provider sharing AUTH_JWT_SECRET would issue them. Tens of µs each: call
+ * it before a measured window, never inside one, so the load generator's
+ * CPU in the window is spent on requests only.
+ */
+export async function signAccessTokens(secret: string, userIds: readonly string[]): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let done = 0; done < userIds.length; done += SIGN_BATCH) {
+    const batch = userIds.slice(done, done + SIGN_BATCH);
+    tokens.push(...(await Promise.all(batch.map((userId) => signAccessToken(secret, userId, { ttlSeconds: BENCH_TOKEN_TTL_SECONDS })))));
+  }
+  return tokens;
+}
+
+/**
+ * Users `<prefix>0`, `<prefix>1`, … with their access tokens, signed in
+ * advance and handed out one per request: a load of distinct users takes
+ * the next one each time and stops (drive's `exhausted`) when they run out,
+ * rather than signing inside its window.
+ */
+export class SignedUsers {
+  private readonly ids: string[] = [];
+  private readonly tokens: string[] = [];
+  private next = 0;
+  /** Wall time spent signing, s: setup cost, reported, never inside a window. */
+  signS = 0;
+
+  constructor(
+    private readonly secret: string,
+    private readonly prefix: string,
+  ) {}
+
+  /** Signs `count` more users. */
+  async add(count: number): Promise<void> {
+    const started = performance.now();
+    const ids = Array.from({ length: Math.max(0, Math.ceil(count)) }, (_, k) => `${this.prefix}${this.ids.length + k}`);
+    const tokens = await signAccessTokens(this.secret, ids);
+    this.ids.push(...ids);
+    this.tokens.push(...tokens);
+    this.signS += (performance.now() - started) / 1000;
+  }
+
+  /** Signed and not handed out yet. */
+  get left(): number {
+    return this.ids.length - this.next;
+  }
+
+  /** The next unused user and its token, or undefined when all are used. */
+  take(): { readonly userId: string; readonly token: string } | undefined {
+    if (this.next >= this.ids.length) return undefined;
+    const i = this.next++;
+    return { userId: this.ids[i]!, token: this.tokens[i]! };
+  }
+}
+
+/** `Authorization: Bearer <access token>`: every route that acts for a user needs it. */
+export function bearer(token: string): Record<string, string> {
+  return { Authorization: `Bearer ${token}` };
 }
