@@ -1,4 +1,5 @@
 import { ValidationError } from './errors.js';
+import { requireIntegerInRange } from './validation.js';
 
 /**
  * Cursor paging (API.md: history and reservation lists). A cursor is the
@@ -32,12 +33,32 @@ export const MAX_PAGE_LIMIT = 100;
 /** Something listed with its position, for the cursor of the page it ends. */
 export type Positioned<T> = T & { readonly position: number };
 
+/** What a client asks of a paged list: how many, and where the previous page ended. */
+export interface PageRequest {
+  /** 1 to MAX_PAGE_LIMIT; DEFAULT_PAGE_LIMIT when absent. */
+  readonly limit?: number;
+  /** The `nextCursor` of the page before; absent for the first page. */
+  readonly cursor?: string;
+}
+
 /**
- * The page of `limit` items out of `fetched`, which the repository read
- * with `limit + 1` rows: the extra row only says whether another page follows.
+ * One page of a list: validates the request (400 naming `limit` or
+ * `cursor`), reads `limit + 1` rows below the cursor through `fetch` (the
+ * extra row only says whether another page follows) and drops the positions,
+ * which only the cursor carries.
  */
-export function toPage<T>(fetched: readonly Positioned<T>[], limit: number): Page<Positioned<T>> {
+export async function readPage<T>(
+  request: PageRequest,
+  fetch: (limit: number, before: number | undefined) => Promise<readonly Positioned<T>[]>,
+): Promise<Page<T>> {
+  const limit = request.limit ?? DEFAULT_PAGE_LIMIT;
+  requireIntegerInRange('limit', limit, 1, MAX_PAGE_LIMIT);
+  const before = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+  const fetched = await fetch(limit + 1, before);
   const items = fetched.slice(0, limit);
   const last = items.at(-1);
-  return { items, nextCursor: fetched.length > limit && last !== undefined ? encodeCursor(last.position) : undefined };
+  return {
+    items: items.map(({ position: _, ...item }) => item as T),
+    nextCursor: fetched.length > limit && last !== undefined ? encodeCursor(last.position) : undefined,
+  };
 }

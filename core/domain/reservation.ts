@@ -18,3 +18,13 @@ export interface Payment {
   readonly amount: number;
   readonly at: Date;
 }
+
+/**
+ * A reservation as its owner sees it at `now`: a PENDING one whose hold has
+ * ended reads EXPIRED, as the sweeper will make it (the hold ends at
+ * `expiresAt` exactly, whenever the sweeper gets to it).
+ */
+export function asSeenAt(reservation: Reservation, now: Date): Reservation {
+  const ended = reservation.status === 'PENDING' && reservation.expiresAt.getTime() <= now.getTime();
+  return ended ? { ...reservation, status: 'EXPIRED' } : reservation;
+}

@@ -1,5 +1,6 @@
 import { ForbiddenError, NotFoundError } from '../../domain/errors.js';
 import type { Reservation } from '../../domain/reservation.js';
+import { asSeenAt } from '../../domain/reservation.js';
 import { requireId } from '../../domain/validation.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
@@ -21,7 +22,6 @@ export class GetReservation {
     const reservation = await this.tx.read((uow) => uow.reservations.find(input.reservationId));
     if (reservation === undefined) throw new NotFoundError(`no reservation ${input.reservationId}`);
     if (reservation.userId !== input.userId) throw new ForbiddenError('this reservation is not yours');
-    const ended = reservation.status === 'PENDING' && reservation.expiresAt.getTime() <= this.clock.now().getTime();
-    return ended ? { ...reservation, status: 'EXPIRED' } : reservation;
+    return asSeenAt(reservation, this.clock.now());
   }
 }

@@ -1,16 +1,13 @@
-import type { Page } from '../../domain/cursor.js';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, decodeCursor, toPage } from '../../domain/cursor.js';
+import type { Page, PageRequest } from '../../domain/cursor.js';
+import { readPage } from '../../domain/cursor.js';
 import type { Reservation } from '../../domain/reservation.js';
-import { requireId, requireIntegerInRange } from '../../domain/validation.js';
+import { asSeenAt } from '../../domain/reservation.js';
+import { requireId } from '../../domain/validation.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
 
-export interface ListUserReservationsInput {
+export interface ListUserReservationsInput extends PageRequest {
   readonly userId: string;
-  /** 1 to 100; 50 when absent. */
-  readonly limit?: number;
-  /** The `nextCursor` of the page before; absent for the first page. */
-  readonly cursor?: string;
 }
 
 /**
@@ -27,19 +24,8 @@ export class ListUserReservations {
 
   async execute(input: ListUserReservationsInput): Promise<Page<Reservation>> {
     requireId('userId', input.userId);
-    const limit = input.limit ?? DEFAULT_PAGE_LIMIT;
-    requireIntegerInRange('limit', limit, 1, MAX_PAGE_LIMIT);
-    const before = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-
-    // One row more than the page: it only tells whether another page follows.
-    const fetched = await this.tx.read((uow) => uow.reservations.listOfUser(input.userId, limit + 1, before));
-    const page = toPage(fetched, limit);
-    const now = this.clock.now().getTime();
-    return {
-      items: page.items.map(({ position: _, ...reservation }) =>
-        reservation.status === 'PENDING' && reservation.expiresAt.getTime() <= now ? { ...reservation, status: 'EXPIRED' } : reservation,
-      ),
-      nextCursor: page.nextCursor,
-    };
+    const page = await readPage(input, (limit, before) => this.tx.read((uow) => uow.reservations.listOfUser(input.userId, limit, before)));
+    const now = this.clock.now();
+    return { items: page.items.map((reservation) => asSeenAt(reservation, now)), nextCursor: page.nextCursor };
   }
 }
