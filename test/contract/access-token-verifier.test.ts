@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import type { CryptoKey, JWK, JWTPayload } from 'jose';
+import type { JWK, JWTPayload, KeyLike } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CLOCK_SKEW_SECONDS,
@@ -182,7 +182,7 @@ describe('JoseAccessTokenVerifier with a shared secret (HS256)', () => {
 interface SigningKey {
   readonly kid: string;
   readonly alg: 'RS256' | 'ES256';
-  readonly privateKey: CryptoKey;
+  readonly privateKey: KeyLike;
   readonly jwk: JWK;
 }
 
