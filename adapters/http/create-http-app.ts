@@ -20,6 +20,7 @@ import { pointsRoutes } from './points-routes.js';
 import type { QueueDeps } from './queue-routes.js';
 import { queueRoutes } from './queue-routes.js';
 import { requestLogger } from './request-logger.js';
+import { requestTimeout } from './request-timeout.js';
 import type { ReservationDeps } from './reservation-routes.js';
 import { reservationRoutes } from './reservation-routes.js';
 import { routeTemplate } from './route-template.js';
@@ -33,6 +34,8 @@ export interface HttpDeps extends PointsDeps, QueueDeps, CatalogDeps, AdminDeps,
   readonly metricsToken?: string | undefined;
   /** Reported by /health. */
   readonly mode?: 'embedded' | 'distributed';
+  /** A handler still running after this answers 503 (app/time-bounds.ts: only when some inner bound is missing). */
+  readonly requestTimeoutMs?: number;
   readonly health: HealthChecks;
   readonly metrics: Registry;
   readonly logger: Logger;
@@ -56,6 +59,14 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
 
   app.use(httpMetrics(deps.metrics));
   app.use(requestLogger(deps.logger));
+  if (deps.requestTimeoutMs !== undefined) {
+    app.use(
+      requestTimeout({
+        timeoutMs: deps.requestTimeoutMs,
+        onTimeout: (c) => deps.logger.warn({ method: c.req.method, route: routeTemplate(c) }, 'request timed out'),
+      }),
+    );
+  }
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

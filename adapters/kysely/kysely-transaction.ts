@@ -1,6 +1,6 @@
 import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { sql } from 'kysely';
-import { LeaseLostError } from '../../core/domain/errors.js';
+import { DependencyUnavailableError, LeaseLostError } from '../../core/domain/errors.js';
 import type { TransactionOptions, TransactionPort, UnitOfWork } from '../../core/ports/transaction.port.js';
 import { KyselyCatalogRepository } from './kysely-catalog-repository.js';
 import { KyselyIdempotencyRepository } from './kysely-idempotency-repository.js';
@@ -10,11 +10,28 @@ import { KyselySeatRepository } from './kysely-seat-repository.js';
 import type { Database } from './schema.js';
 import { translateError } from './translate-error.js';
 
-export class KyselyTransactionManager implements TransactionPort {
-  constructor(private readonly db: Kysely<Database>) {}
+export interface KyselyTransactionOptions {
+  /**
+   * No statement of a transaction starts later than this after `run` was
+   * called (app/time-bounds.ts: DB_TRANSACTION_BUDGET_MS); the next one is
+   * refused with `DependencyUnavailableError` and the transaction rolls
+   * back. Per-statement timeouts alone would let many slow statements add
+   * up past the lock's lease. Unset: no budget.
+   */
+  readonly budgetMs?: number;
+}
 
-  async run<T>(work: (uow: UnitOfWork) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const { signal } = options;
+export class KyselyTransactionManager implements TransactionPort {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: KyselyTransactionOptions = {},
+  ) {}
+
+  async run<T>(work: (uow: UnitOfWork) => Promise<T>, options: TransactionOptions<T> = {}): Promise<T> {
+    const { signal, beforeCommit } = options;
+    const { budgetMs } = this.options;
+    // From the call, so that waiting for a pooled connection and BEGIN count too.
+    const deadline = budgetMs === undefined ? undefined : Date.now() + budgetMs;
     try {
       // Explicit, so that a server whose default isolation is stricter does not
       // turn waits on a row lock into serialization failures.
@@ -22,8 +39,11 @@ export class KyselyTransactionManager implements TransactionPort {
         .transaction()
         .setIsolationLevel('read committed')
         .execute(async (trx) => {
-          const bound = signal === undefined ? trx : trx.withPlugin(new LeaseGuard(signal));
-          const result = await work(unitOfWork(bound));
+          const guarded = signal === undefined ? trx : trx.withPlugin(new LeaseGuard(signal));
+          const bound = deadline === undefined ? guarded : guarded.withPlugin(new BudgetGuard(deadline));
+          const uow = unitOfWork(bound);
+          const result = await work(uow);
+          await beforeCommit?.(uow, result);
           // Work done after the lease was lost is unprotected: throwing here rolls it back.
           if (signal?.aborted === true) throw new LeaseLostError();
           return result;
@@ -67,6 +87,20 @@ class LeaseGuard implements KyselyPlugin {
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     if (this.signal.aborted) throw new LeaseLostError();
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
+/** Past the transaction's budget, every further query fails at once: the transaction rolls back (503) instead of running on under its lock. */
+class BudgetGuard implements KyselyPlugin {
+  constructor(private readonly deadline: number) {}
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (Date.now() > this.deadline) throw new DependencyUnavailableError('database', { cause: new Error('the transaction ran past its time budget') });
     return args.node;
   }
 

@@ -5,7 +5,7 @@ import { lockKeys } from '../../keys.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { IdGenerator } from '../../ports/id-generator.port.js';
 import type { LockPort } from '../../ports/lock.port.js';
-import type { TransactionPort } from '../../ports/transaction.port.js';
+import type { TransactionPort, UnitOfWork } from '../../ports/transaction.port.js';
 import type { CatalogCache } from '../catalog/catalog-cache.js';
 import type { IdempotentRequest } from '../idempotency.js';
 import { claimOrReplay, guardInFlight, idempotentRequest } from '../idempotency.js';
@@ -64,8 +64,10 @@ export interface PayReservationOptions {
  * together (every writer of a resource takes its key; the lock sorts them),
  * and one transaction: claim the Idempotency-Key, confirm the reservation
  * only if still PENDING and unexpired, deduct the price in one guarded
- * statement, a USE history row, the payment, the seat SOLD, and last, count
- * the user's holds still PENDING. Any refusal rolls all of it back. After
+ * statement, a USE history row, the seat SOLD, count the user's holds still
+ * PENDING, and last, right before COMMIT, the payment, stamped and its hold
+ * judged again at that instant (a hold that ended while the statements
+ * waited is not sold). Any refusal rolls all of it back. After
  * commit, the seat's cached views are dropped, and the queue token is
  * expired (spent) if that count was 0: a buyer with several holds pays them
  * all with one token. Payments of one user's holds serialise on the
@@ -121,8 +123,8 @@ export class PayReservation {
                 // A free seat moves no points: no history row (history amounts are positive).
                 balance = await uow.points.balanceOf(userId);
               }
+              // The payment row itself goes in last, at commit (recordAtCommit below).
               const paymentId = this.ids.next();
-              await uow.reservations.insertPayment({ id: paymentId, reservationId, userId, amount, at: now });
               await uow.seats.sell(confirmed.scheduleId, confirmed.seatNo, reservationId);
 
               const answer: PaymentReceipt = { paymentId, reservationId, amount, status: 'CONFIRMED', balance };
@@ -131,7 +133,12 @@ export class PayReservation {
               const lastToPay = (await uow.reservations.countPending(userId, now)) === 0;
               return { ...answer, replayed: false, lastToPay };
             },
-            { signal: lease.signal },
+            {
+              signal: lease.signal,
+              beforeCommit: async (uow, outcome) => {
+                if (!outcome.replayed) await this.recordAtCommit(uow, { ...outcome, userId, expiresAt: reservation.expiresAt });
+              },
+            },
           ),
         { wait: { kind: 'wait', maxWaitMs: this.options.lockWaitMs } },
       ),
@@ -163,6 +170,32 @@ export class PayReservation {
     );
     // The token is spent already, and a replay never spends one.
     return { ...stored, replayed: true, queueToken: 'KEPT' };
+  }
+
+  /**
+   * The last step before COMMIT: the payment row, stamped with the instant
+   * the transaction commits at, and the hold judged at that instant. The
+   * confirm statement already refused an ended hold, but the statements after
+   * it may wait (a wallet row locked elsewhere, a slow server), and the
+   * promise is "unexpired at commit". The clock is read again after the
+   * insert, so that no statement lies between the judgement and COMMIT.
+   *
+   * Judged on the injected Clock, not the database's clock_timestamp(): the
+   * hold's end (`expiresAt`) was computed from that Clock when the seat was
+   * reserved, and that Clock is what reserving (an ended hold is free to
+   * take) and the sweeper judge the end by. With the database's clock a
+   * payment and a new reserve of the same seat could disagree on whether the
+   * hold had ended, by the skew between the hosts. Tests move a ManualClock
+   * across a hold's end, and the memory adapters, which have no clock of
+   * their own, judge exactly as Postgres does in the property tests.
+   */
+  private async recordAtCommit(
+    uow: UnitOfWork,
+    payment: { readonly paymentId: string; readonly reservationId: string; readonly userId: string; readonly amount: number; readonly expiresAt: Date },
+  ): Promise<void> {
+    const { paymentId, reservationId, userId, amount, expiresAt } = payment;
+    await uow.reservations.insertPayment({ id: paymentId, reservationId, userId, amount, at: this.clock.now() });
+    if (this.clock.now().getTime() >= expiresAt.getTime()) throw new ReservationExpiredError(reservationId);
   }
 
   /** The sale has committed: a token that cannot be expired now (queue down) must not turn it into an error. */
