@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { ServerType } from '@hono/node-server';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import type { Application } from './application.js';
 import { createApplication } from './application.js';
 import type { Config } from './config.js';
 import { InFlight } from './in-flight.js';
+import { StartupError } from './startup-error.js';
+// The bounds and why they have their values: app/time-bounds.ts, "Shutdown".
+import { SHUTDOWN_CLOSE_MS, SHUTDOWN_DRAIN_MS } from './time-bounds.js';
 
 export interface RunningServer {
   /** `http://127.0.0.1:<port>`, with the port actually bound (PORT=0 picks a free one). */
@@ -13,49 +16,88 @@ export interface RunningServer {
   /** The Node server, for who needs its events or connection counts (tests, the benchmark). */
   readonly server: ServerType;
   /**
-   * Graceful stop: stop accepting connections, let requests in flight finish
-   * (at most `shutdownTimeoutMs`, then cut them), then close Redis and the
-   * database pool. Safe to call twice.
+   * Graceful stop, bounded: stop accepting connections, let requests in
+   * flight finish (at most `shutdownTimeoutMs`, then cut their connections),
+   * then close the jobs, Redis and the database pool (at most
+   * SHUTDOWN_CLOSE_MS, leaving behind what does not end). Resolves within
+   * both bounds. Safe to call twice. main.ts calls it on SIGTERM and SIGINT.
    */
   close(): Promise<void>;
 }
 
 export interface ServerOptions {
+  /** The drain bound; SHUTDOWN_DRAIN_MS unless set. */
   readonly shutdownTimeoutMs?: number;
 }
 
-/** Starts the application on `config.port`; for main.ts, tests and the benchmark. */
+/**
+ * Starts the application on `config.port`; for main.ts, tests and the
+ * benchmark. The port is bound first: a busy port is refused (StartupError,
+ * one line naming it) before the data folder is locked, opened or seeded.
+ * Until the application is ready, requests get 503 SERVICE_UNAVAILABLE.
+ */
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
-  const application = await createApplication(config);
   const inFlight = new InFlight();
-  let server: ServerType;
+  let application: Application | undefined;
+  const server = createAdaptorServer({
+    fetch: (request, env) => {
+      const ready = application;
+      return ready === undefined ? starting() : inFlight.track(async () => ready.app.fetch(request, env));
+    },
+  });
+  await listen(server, config.port);
   try {
-    server = await new Promise<ServerType>((resolve, reject) => {
-      const started = serve({ fetch: (request, env) => inFlight.track(async () => application.app.fetch(request, env)), port: config.port }, () => resolve(started));
-      started.once('error', reject);
-    });
+    application = await createApplication(config);
   } catch (error) {
-    await application.close();
+    await new Promise((resolve) => {
+      server.close(resolve);
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    });
     throw error;
   }
+  const running = application;
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  application.logger.info({ url }, 'listening');
+  running.logger.info({ url }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+      const timeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_DRAIN_MS;
       const deadline = Date.now() + timeoutMs;
       await drain(server, timeoutMs);
       // A handler whose client hung up is still running: let it finish on live connections.
       if (!(await inFlight.idle(Math.max(0, deadline - Date.now())))) {
-        application.logger.warn({ handlers: inFlight.count }, 'closing with handlers still running');
+        running.logger.warn({ handlers: inFlight.count }, 'drain bound reached: closing Redis and the database under handlers still running');
       }
-      await application.close();
-      application.logger.info('stopped');
+      await running.close(SHUTDOWN_CLOSE_MS);
+      running.logger.info('stopped');
     })());
-  return { url, application, server, close };
+  return { url, application: running, server, close };
+}
+
+/** A request that arrives while the service starts is told to come back (the contract's 503), not left waiting on a start that may fail. */
+function starting(): Response {
+  return Response.json({ error: { code: 'SERVICE_UNAVAILABLE', message: 'starting' } }, { status: 503, headers: { 'Retry-After': '1' } });
+}
+
+/** Binds the port; a busy or forbidden one becomes a StartupError naming it, not an EADDRINUSE stack. */
+function listen(server: ServerType, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (error.code === 'EADDRINUSE') reject(new StartupError(`port ${port} is in use by another process: stop it or set PORT to a free one (0 picks any)`, { cause: error }));
+      else if (error.code === 'EACCES') reject(new StartupError(`port ${port} needs privileges this process lacks: set PORT above 1023`, { cause: error }));
+      else reject(error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port);
+  });
 }
 
 /** Resolves once every connection is gone: idle keep-alive ones at once, busy ones when their response is sent, all of them at the deadline. */
