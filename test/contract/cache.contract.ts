@@ -83,6 +83,24 @@ export function describeCacheContract(name: string, createFixture: () => Promise
       await expect(cache.getOrLoad('k', 60_000, loader('ok'))).resolves.toBe('ok');
     });
 
+    it('drops every key of one invalidation, and accepts keys it never held and no keys at all', async () => {
+      await cache.getOrLoad('a', 60_000, loader('a1'));
+      await cache.getOrLoad('b', 60_000, loader('b1'));
+      await expect(cache.invalidate('a', 'never-stored', 'b')).resolves.toBeUndefined();
+      await expect(cache.invalidate()).resolves.toBeUndefined();
+      await expect(cache.getOrLoad('a', 60_000, loader('a2'))).resolves.toBe('a2');
+      await expect(cache.getOrLoad('b', 60_000, loader('b2'))).resolves.toBe('b2');
+    });
+
+    it('keeps serving what it holds after loads fail: a failing database is not a failing cache', async () => {
+      await cache.getOrLoad('kept', 60_000, loader('cached'));
+      // Together, so that the failures come in a row, as in a database outage.
+      const failing = Array.from({ length: 5 }, (_, i) => cache.getOrLoad(`missing-${i}`, 60_000, () => Promise.reject(new Error('db down'))));
+      for (const read of failing) await expect(read).rejects.toThrow('db down');
+      await expect(cache.getOrLoad('kept', 60_000, loader('from the database'))).resolves.toBe('cached');
+      expect(loads).toBe(1);
+    });
+
     it('answers ping while it is up', async () => {
       await expect(cache.ping()).resolves.toBeUndefined();
     });

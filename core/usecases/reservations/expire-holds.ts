@@ -37,12 +37,16 @@ export class ExpireHolds {
       const ended = await this.tx.read((uow) => uow.reservations.findEnded(this.clock.now(), this.options.batchSize));
       let expiredNow = 0;
       const changedSchedules = new Set<string>();
-      for (const reservation of ended) {
-        if (!(await this.expireOne(reservation))) continue;
-        expiredNow++;
-        changedSchedules.add(reservation.scheduleId);
+      try {
+        for (const reservation of ended) {
+          if (!(await this.expireOne(reservation))) continue;
+          expiredNow++;
+          changedSchedules.add(reservation.scheduleId);
+        }
+      } finally {
+        // Also when a later hold of the batch failed (Redis or the database gone): those before it have committed.
+        for (const scheduleId of changedSchedules) await this.cache.seatChanged(scheduleId);
       }
-      for (const scheduleId of changedSchedules) await this.cache.seatChanged(scheduleId);
       expired += expiredNow;
       // A short batch was the last one; a batch where nothing could be expired (all busy) would only be read again.
       if (ended.length < this.options.batchSize || expiredNow === 0) break;
