@@ -33,6 +33,8 @@ export interface Config {
     readonly tokenTtlSeconds: number;
     readonly presenceTimeoutSeconds: number;
   };
+  /** How long a stored Idempotency-Key replays its answer before the purge job deletes it. */
+  readonly idempotencyRetentionHours: number;
   readonly logLevel: LogLevel;
 }
 
@@ -107,6 +109,8 @@ const EnvSchema = z.object({
   QUEUE_ADMIT_INTERVAL_MS: optional(integer(10, 3_600_000)),
   QUEUE_TOKEN_TTL_SECONDS: optional(integer(1, 86_400)),
   QUEUE_PRESENCE_TIMEOUT_SECONDS: optional(integer(1, 86_400)),
+  // At least an hour: a client retrying a request that timed out must still get the stored answer.
+  IDEMPOTENCY_RETENTION_HOURS: optional(integer(1, 8_760)),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
 });
 
@@ -147,6 +151,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       tokenTtlSeconds,
       presenceTimeoutSeconds: e.QUEUE_PRESENCE_TIMEOUT_SECONDS ?? 120,
     },
+    idempotencyRetentionHours: e.IDEMPOTENCY_RETENTION_HOURS ?? 24,
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }

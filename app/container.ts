@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Container, ContainerModule } from 'inversify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { JoseAccessTokenVerifier } from '../adapters/auth/jose-access-token-verifier.js';
 import { createHttpApp } from '../adapters/http/create-http-app.js';
 import { createKysely } from '../adapters/kysely/create-kysely.js';
@@ -16,6 +17,7 @@ import { RedisQueue } from '../adapters/redis/redis-queue.js';
 import { RandomTokenGenerator } from '../adapters/system/random-token-generator.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
 import type { Clock } from '../core/ports/clock.port.js';
+import type { BreakerState } from '../core/support/circuit-breaker.js';
 import { systemClock } from '../core/ports/clock.port.js';
 import { CatalogCache } from '../core/usecases/catalog/catalog-cache.js';
 import { CreateConcert } from '../core/usecases/catalog/create-concert.js';
@@ -25,6 +27,7 @@ import { ListConcerts } from '../core/usecases/catalog/list-concerts.js';
 import { ListSchedules } from '../core/usecases/catalog/list-schedules.js';
 import { SeedDemoCatalog } from '../core/usecases/catalog/seed-demo-catalog.js';
 import { ChargePoints } from '../core/usecases/charge-points.js';
+import { IDEMPOTENCY_PURGE, PurgeIdempotencyKeys } from '../core/usecases/purge-idempotency-keys.js';
 import { GetBalance } from '../core/usecases/get-balance.js';
 import { GetPointHistory } from '../core/usecases/get-point-history.js';
 import { AdmissionRate } from '../core/usecases/queue/admission-rate.js';
@@ -44,12 +47,13 @@ import { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
 import { loadOrCreateEmbeddedSecret } from './auth/embedded-secret.js';
 import type { Config } from './config.js';
 import { PeriodicJob } from './jobs/periodic-job.js';
-import { cacheEventCounter } from './observability/cache-metrics.js';
+import { cacheBreakerMetrics, cacheEventCounter, cacheInvalidationFailureCounter } from './observability/cache-metrics.js';
 import { InstrumentedLock } from './observability/instrumented-lock.js';
 import { createLogger } from './observability/logger.js';
 import { createMetricsRegistry } from './observability/metrics-registry.js';
 import { admissionCounters, registerQueueGauges } from './observability/queue-metrics.js';
 import { expiredHoldsCounter, tokenNotExpiredCounter, tokenNotExtendedCounter } from './observability/reservation-metrics.js';
+import { DATABASE_TIME_BOUNDS, DB_TRANSACTION_BUDGET_MS, HTTP_REQUEST_TIMEOUT_MS } from './time-bounds.js';
 import { TOKENS } from './tokens.js';
 
 /** What a caller may put in place of the defaults: tests pass a clock they move. */
@@ -95,11 +99,37 @@ export function redisModule(redisUrl: string, prefix: string): ContainerModule {
       });
     bind(TOKENS.Lock).toResolvedValue((redis) => new RedisLock(redis, { prefix }), [TOKENS.Redis]);
     bind(TOKENS.Queue).toResolvedValue((redis) => new RedisQueue(redis, { prefix }), [TOKENS.Redis]);
-    bind(TOKENS.Cache).toResolvedValue((redis, metrics) => new RedisCache(redis, { prefix, onEvent: cacheEventCounter(metrics) }), [
+    bind(TOKENS.Cache).toResolvedValue((redis, metrics, logger) => observedRedisCache(redis, prefix, metrics, logger), [
       TOKENS.Redis,
       TOKENS.Metrics,
+      TOKENS.Logger,
     ]);
   });
+}
+
+/**
+ * The Redis cache with its counters, its breaker's gauges, and a log line
+ * when the breaker opens and when it closes again (not on each failed probe
+ * in between: a hung Redis would log one every second).
+ */
+function observedRedisCache(redis: Redis, prefix: string, metrics: Registry, logger: Logger): RedisCache {
+  // Read at scrape time only, once `cache` exists.
+  const breaker = cacheBreakerMetrics(metrics, () => cache.undeliveredInvalidations);
+  let previous: BreakerState = 'closed';
+  const cache = new RedisCache(redis, {
+    prefix,
+    onEvent: cacheEventCounter(metrics),
+    onShortCircuit: breaker.onShortCircuit,
+    breaker: {
+      onStateChange: (state) => {
+        breaker.onStateChange(state);
+        if (state === 'open' && previous === 'closed') logger.warn('cache circuit open: catalog reads go to the database without asking Redis');
+        if (state === 'closed') logger.info('cache circuit closed: catalog reads use Redis again');
+        previous = state;
+      },
+    },
+  });
+  return cache;
 }
 
 /** Logs when Redis goes away and when it is back, once each (ioredis repeats the error on every reconnect attempt). */
@@ -122,9 +152,18 @@ function logConnectionChanges(redis: Redis, logger: Logger): Redis {
 export function kyselyModule(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.Kysely)
-      .toResolvedValue(() => createKysely({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }))
+      .toResolvedValue(() =>
+        createKysely({
+          databaseUrl: config.databaseUrl,
+          dataDir: config.dataDir,
+          poolSize: config.databasePoolSize,
+          // app/time-bounds.ts: every statement, lock wait, idle transaction and silent connection bounded.
+          connectTimeoutMs: DATABASE_TIME_BOUNDS.connectTimeoutMs,
+          timeBounds: DATABASE_TIME_BOUNDS,
+        }),
+      )
       .onDeactivation((db) => db.destroy());
-    bind(TOKENS.Transaction).toResolvedValue((db) => new KyselyTransactionManager(db), [TOKENS.Kysely]);
+    bind(TOKENS.Transaction).toResolvedValue((db) => new KyselyTransactionManager(db, { budgetMs: DB_TRANSACTION_BUDGET_MS }), [TOKENS.Kysely]);
   });
 }
 
@@ -156,7 +195,18 @@ export const coreModule = new ContainerModule(({ bind }) => {
 
 /** Catalog and sales: browse, admin writes, reserve, pay, expire holds. */
 export const salesModule = new ContainerModule(({ bind }) => {
-  bind(TOKENS.CatalogCache).toResolvedValue((cache, tx) => new CatalogCache(cache, tx), [TOKENS.Cache, TOKENS.Transaction]);
+  bind(TOKENS.CatalogCache).toResolvedValue(
+    (cache, tx, logger, metrics) => {
+      const failed = cacheInvalidationFailureCounter(metrics);
+      return new CatalogCache(cache, tx, {
+        onInvalidationFailed: (error) => {
+          failed();
+          logger.warn({ err: error }, 'write committed, but the catalog cache could not be invalidated in full; stale entries end on their TTL');
+        },
+      });
+    },
+    [TOKENS.Cache, TOKENS.Transaction, TOKENS.Logger, TOKENS.Metrics],
+  );
   bind(TOKENS.ListConcerts).toResolvedValue((tx, cache) => new ListConcerts(tx, cache), [TOKENS.Transaction, TOKENS.CatalogCache]);
   bind(TOKENS.ListSchedules).toResolvedValue((tx, clock, cache) => new ListSchedules(tx, clock, cache), [
     TOKENS.Transaction,
@@ -290,6 +340,28 @@ export const jobsModule = new ContainerModule(({ bind }) => {
       [TOKENS.ExpireHolds, TOKENS.Config, TOKENS.Logger, TOKENS.Metrics],
     )
     .onDeactivation((job) => job.stop());
+  // Every instance runs it: each batch skips the rows another instance's batch holds (SKIP LOCKED).
+  bind(TOKENS.IdempotencyPurgeJob)
+    .toResolvedValue(
+      (tx, config, logger) => {
+        const purge = new PurgeIdempotencyKeys(tx, {
+          retentionMs: config.idempotencyRetentionHours * 3_600_000,
+          batchSize: IDEMPOTENCY_PURGE.batchSize,
+          maxBatchesPerRound: IDEMPOTENCY_PURGE.maxBatchesPerRound,
+        });
+        return new PeriodicJob({
+          name: 'idempotency-purge',
+          intervalMs: IDEMPOTENCY_PURGE.intervalMs,
+          logger,
+          run: async () => {
+            const { purged, backlog } = await purge.execute();
+            if (backlog) logger.info({ purged }, 'idempotency keys: the purge round stopped at its bound; the next round goes on');
+          },
+        });
+      },
+      [TOKENS.Transaction, TOKENS.Config, TOKENS.Logger],
+    )
+    .onDeactivation((job) => job.stop());
 });
 
 export const httpModule = new ContainerModule(({ bind }) => {
@@ -322,6 +394,7 @@ export const httpModule = new ContainerModule(({ bind }) => {
         metricsToken: (await context.getAsync(TOKENS.Config)).metricsToken,
         health: await context.getAsync(TOKENS.HealthChecks),
         mode: (await context.getAsync(TOKENS.Config)).redisUrl === undefined ? 'embedded' : 'distributed',
+        requestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
         metrics: await context.getAsync(TOKENS.Metrics),
         logger: await context.getAsync(TOKENS.Logger),
       }),

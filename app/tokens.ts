@@ -89,6 +89,7 @@ export const TOKENS = {
 
   AdmissionJob: token<PeriodicJob>('AdmissionJob'),
   HoldSweeperJob: token<PeriodicJob>('HoldSweeperJob'),
+  IdempotencyPurgeJob: token<PeriodicJob>('IdempotencyPurgeJob'),
 
   HealthChecks: token<HealthChecks>('HealthChecks'),
   HttpApp: token<OpenAPIHono>('HttpApp'),

@@ -1,22 +1,41 @@
 /**
  * Every lock key and cache key, in one place, so that two use cases writing
  * one resource cannot disagree on its key. Adapters add their own prefix.
+ *
+ * A key is its family's fixed name and a fixed number of parts, joined with
+ * `:`. The parts come from users (ids may contain `:`, an Idempotency-Key
+ * may be any visible ASCII), so each part is escaped: `%` becomes `%25` and
+ * `:` becomes `%3A`. An escaped part holds no `:`, so splitting a key on `:`
+ * gives back its family and its parts, and the escape is undone by reading
+ * `%XX` back: two different tuples can never make one key (scope `charge:a`
+ * with key `b:c` and scope `charge:a:b` with key `c` used to share
+ * `idem:charge:a:b:c`). Escaping, not hashing, keeps keys readable in
+ * redis-cli and the metrics, and an id without `:` or `%` (every UUID the
+ * service makes) reads exactly as before.
  */
+function part(value: string): string {
+  return value.replace(/[%:]/g, (char) => (char === '%' ? '%25' : '%3A'));
+}
+
+function key(family: string, ...parts: readonly (string | number)[]): string {
+  return [family, ...parts.map((p) => part(String(p)))].join(':');
+}
+
 export const lockKeys = {
   /** Every write to a wallet: charge and pay. */
-  points: (userId: string) => `point:${userId}`,
-  seat: (scheduleId: string, seatNo: number) => `seat:${scheduleId}:${seatNo}`,
+  points: (userId: string) => key('point', userId),
+  seat: (scheduleId: string, seatNo: number) => key('seat', scheduleId, seatNo),
   /** A user's seats of one schedule: reserving takes it (bounded wait) so that the seat limit is checked and used by one request at a time. */
-  userSeats: (scheduleId: string, userId: string) => `user-seats:${scheduleId}:${userId}`,
-  reservation: (reservationId: string) => `reservation:${reservationId}`,
+  userSeats: (scheduleId: string, userId: string) => key('user-seats', scheduleId, userId),
+  reservation: (reservationId: string) => key('reservation', reservationId),
   /** Held fail-fast for the life of one idempotent request, to tell "still running" apart. */
-  idempotency: (scope: string, key: string) => `idem:${scope}:${key}`,
+  idempotency: (scope: string, idempotencyKey: string) => key('idem', scope, idempotencyKey),
   /** Held while an instance puts the demo catalog into an empty database, so that two starting at once seed it once. */
-  demoSeed: () => 'seed:demo-catalog',
+  demoSeed: () => key('seed', 'demo-catalog'),
 } as const;
 
 export const cacheKeys = {
-  concerts: () => 'concerts:all',
-  schedules: (concertId: string) => `concert:${concertId}:schedules`,
-  seats: (scheduleId: string) => `schedule:${scheduleId}:seats`,
+  concerts: () => key('concerts', 'all'),
+  schedules: (concertId: string) => key('concert', concertId, 'schedules'),
+  seats: (scheduleId: string) => key('schedule', scheduleId, 'seats'),
 } as const;

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { ClaimResult, IdempotencyRepository } from '../../core/ports/idempotency.repository.js';
 import type { Database } from './schema.js';
 
@@ -36,5 +37,29 @@ export class KyselyIdempotencyRepository implements IdempotencyRepository {
       .where('key', '=', key)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) throw new Error(`idempotency key ${JSON.stringify([scope, key])} was not claimed in this transaction`);
+  }
+
+  /**
+   * One bounded batch. The inner SELECT walks the created_at index from
+   * the oldest row and stops after `limit` (never a scan of the table);
+   * `FOR UPDATE SKIP LOCKED` takes those rows' locks, passing over rows a
+   * concurrent purger (or a claimer) holds, so purgers neither wait for
+   * nor collide with each other; the DELETE then finds them by primary key.
+   * `created_at` was stamped by `now()` at the claim, and is compared with
+   * `now()` here: one clock on both sides. Rows a transaction has claimed
+   * but not committed are invisible, so a key in flight is never purged.
+   */
+  async purgeOlderThan(olderThanMs: number, limit: number): Promise<number> {
+    const result = await sql`
+      delete from idempotency_keys
+      where (scope, key) in (
+        select scope, key from idempotency_keys
+        where created_at <= now() - ${olderThanMs}::double precision * interval '1 millisecond'
+        order by created_at
+        limit ${limit}
+        for update skip locked
+      )
+    `.execute(this.db);
+    return Number(result.numAffectedRows ?? 0n);
   }
 }

@@ -22,11 +22,21 @@ export interface MemoryLockOptions {
  * lease on a timer while work runs; if the clock passes the lease's end
  * first (a simulated pause), the lease is lost, its signal fires, and
  * another caller may take the key with a greater fencing token.
+ *
+ * It keeps state only for keys someone holds or waits for: a long-running
+ * embedded instance locks a new key for every seat, reservation and
+ * wallet, and must not remember each one forever. Fencing tokens therefore
+ * come from one counter for every key, as in the Redis lock: a token that
+ * grows with every acquisition of any key grows with every acquisition of
+ * each key, which is all a fence promises, and a forgotten key cannot
+ * restart at 1.
  */
 export class MemoryLock implements LockPort {
   private readonly holders = new Map<string, Holder>();
-  private readonly fences = new Map<string, number>();
-  private readonly releases = new Map<string, (() => void)[]>();
+  /** The last fencing token handed out, for any key. */
+  private fence = 0;
+  /** Callers waiting for a key to be released; a key's entry goes when its last waiter does. */
+  private readonly releases = new Map<string, Set<() => void>>();
   private readonly tick: Tick;
   private readonly defaultLeaseMs: number;
   private readonly retryIntervalMs: number;
@@ -68,6 +78,13 @@ export class MemoryLock implements LockPort {
 
   async ping(): Promise<void> {}
 
+  /** What it remembers: the keys it keeps any state for, and the callers waiting for one. Both 0 when no one holds or waits, whatever was locked before. For tests. */
+  stateSize(): { readonly keys: number; readonly waiters: number } {
+    let waiters = 0;
+    for (const callers of this.releases.values()) waiters += callers.size;
+    return { keys: new Set([...this.holders.keys(), ...this.releases.keys()]).size, waiters };
+  }
+
   private async acquire(key: string, holder: Holder, leaseMs: number, deadline: number): Promise<number> {
     for (;;) {
       const current = this.holders.get(key);
@@ -77,9 +94,7 @@ export class MemoryLock implements LockPort {
         current?.controller.abort();
         holder.expiresAt = now + leaseMs;
         this.holders.set(key, holder);
-        const fence = (this.fences.get(key) ?? 0) + 1;
-        this.fences.set(key, fence);
-        return fence;
+        return ++this.fence;
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new LockBusyError(key);
@@ -101,21 +116,29 @@ export class MemoryLock implements LockPort {
     for (const key of keys) {
       if (this.holders.get(key) !== holder) continue;
       this.holders.delete(key);
-      const waiters = this.releases.get(key) ?? [];
-      this.releases.delete(key);
-      for (const wake of waiters) wake();
+      for (const wake of [...(this.releases.get(key) ?? [])]) wake();
     }
   }
 
+  /**
+   * Resolves at the key's next release or after `timeoutMs`, whichever
+   * comes first. Either way the waiter takes itself off the key, so a
+   * waiter that gives up (or polls a key whose holder's lease ran out on
+   * the clock) leaves nothing behind.
+   */
   private nextRelease(key: string, timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-      const waiters = this.releases.get(key) ?? [];
-      waiters.push(() => {
+      const wake = (): void => {
         clearTimeout(timer);
+        const waiters = this.releases.get(key);
+        waiters?.delete(wake);
+        if (waiters?.size === 0) this.releases.delete(key);
         resolve();
-      });
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      timer.unref();
+      const waiters = this.releases.get(key) ?? new Set();
+      waiters.add(wake);
       this.releases.set(key, waiters);
     });
   }

@@ -21,4 +21,18 @@ export interface IdempotencyRepository {
 
   /** Stores the answer of a claimed key, in the claiming transaction. */
   complete(scope: string, key: string, response: unknown): Promise<void>;
+
+  /**
+   * Deletes at most `limit` stored keys claimed at least `olderThanMs` ago,
+   * oldest first, and answers how many it deleted. A key's age is judged
+   * on the store's own clock, the one that stamped it when it was claimed
+   * (Postgres `now()`), so that no clock skew between instances, nor a
+   * test's clock, can make a young key look old.
+   *
+   * A key still in flight (claimed by a transaction that has not committed)
+   * is never deleted: it is not visible yet. Rows another transaction holds
+   * (another purger's batch) are skipped, not waited for, so several
+   * purgers at once each take their own rows and each row goes once.
+   */
+  purgeOlderThan(olderThanMs: number, limit: number): Promise<number>;
 }

@@ -115,6 +115,13 @@ export function describeLockContract(name: string, createFixture: () => Promise<
       for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1] ?? Infinity);
     });
 
+    it("keeps a key's tokens growing after many other keys came and went (a forgotten key does not start again)", async () => {
+      const fence = (key: string) => lock.withLock([key], async (lease) => lease.fencingTokens.get(key) ?? -1, failFast);
+      const before = await fence('seat:s9:1');
+      for (let i = 0; i < 200; i++) await fence(`seat:s9:${i + 2}`);
+      await expect(fence('seat:s9:1')).resolves.toBeGreaterThan(before);
+    });
+
     it('fires the lease signal when the lease is lost, and lets a new holder in with a greater token', async () => {
       const entered = deferred<number>();
       const first = lock.withLock(

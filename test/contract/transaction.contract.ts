@@ -16,13 +16,19 @@ export interface TransactionFixture {
   cleanup(): Promise<void>;
 }
 
+/** What the transaction contract needs besides: moving a stored key's age, as time passing would. */
+export interface TransactionContractFixture extends TransactionFixture {
+  /** Makes a committed Idempotency-Key `ms` older (negative: younger); throws when there is no such key. */
+  ageIdempotencyKey(scope: string, key: string, ms: number): Promise<void>;
+}
+
 const LIMIT = 1_000;
 const at = new Date('2026-01-01T00:00:00Z');
 
 /** What every TransactionPort (and its repositories) promises; run against each adapter. */
-export function describeTransactionContract(name: string, createFixture: () => Promise<TransactionFixture>): void {
+export function describeTransactionContract(name: string, createFixture: () => Promise<TransactionContractFixture>): void {
   describe(`TransactionPort contract: ${name}`, () => {
-    let fixture: TransactionFixture;
+    let fixture: TransactionContractFixture;
     let tx: TransactionPort;
     const balance = (userId: string) => tx.run((uow) => uow.points.balanceOf(userId));
 
@@ -70,6 +76,40 @@ export function describeTransactionContract(name: string, createFixture: () => P
       );
       await expect(run).rejects.toBeInstanceOf(LeaseLostError);
       await expect(balance('u1')).resolves.toBe(0);
+    });
+
+    it("runs beforeCommit last, inside the transaction, with the work's result; its writes commit with the work's", async () => {
+      const steps: string[] = [];
+      const result = await tx.run(
+        async (uow) => {
+          await uow.points.credit('u1', 300, LIMIT);
+          steps.push('work');
+          return 300;
+        },
+        {
+          beforeCommit: async (uow, credited) => {
+            steps.push(`beforeCommit saw ${credited} and a balance of ${await uow.points.balanceOf('u1')}`);
+            await uow.points.appendHistory({ userId: 'u1', kind: 'CHARGE', amount: credited, balanceAfter: credited, at });
+          },
+        },
+      );
+      expect(result).toBe(300);
+      expect(steps).toEqual(['work', 'beforeCommit saw 300 and a balance of 300']);
+      await expect(balance('u1')).resolves.toBe(300);
+      await expect(tx.run((uow) => uow.points.history('u1', 10))).resolves.toMatchObject([{ kind: 'CHARGE', amount: 300 }]);
+    });
+
+    it('rolls back the work and the hook when beforeCommit throws, and rejects with what it threw', async () => {
+      const tooLate = new Error('too late');
+      const run = tx.run((uow) => uow.points.credit('u1', 300, LIMIT), {
+        beforeCommit: async (uow) => {
+          await uow.points.appendHistory({ userId: 'u1', kind: 'CHARGE', amount: 300, balanceAfter: 300, at });
+          throw tooLate;
+        },
+      });
+      await expect(run).rejects.toBe(tooLate);
+      await expect(balance('u1')).resolves.toBe(0);
+      await expect(tx.run((uow) => uow.points.history('u1', 10))).resolves.toEqual([]);
     });
 
     it('hides uncommitted writes from other transactions', async () => {
@@ -210,6 +250,104 @@ export function describeTransactionContract(name: string, createFixture: () => P
           outcome === 'commit' ? { claimed: false, existing: { ...request, key, response: { from: 'first' } } } : { claimed: true };
         await expect(second).resolves.toEqual(expected);
       }
+    });
+
+    describe('purging old idempotency keys', () => {
+      const HOUR = 3_600_000;
+      const scope = 'charge-points:u1';
+      const store = (key: string) =>
+        tx.run(async (uow) => {
+          await uow.idempotency.claim({ scope, key, fingerprint: 'f' });
+          await uow.idempotency.complete(scope, key, { key });
+        });
+      const purge = (olderThanMs: number, limit: number) => tx.run((uow) => uow.idempotency.purgeOlderThan(olderThanMs, limit));
+      /** Claims each key in a transaction that commits: a purged key is claimed afresh, a kept one replays. */
+      const claimEach = (keys: readonly string[]) =>
+        Promise.all(keys.map((key) => tx.run((uow) => uow.idempotency.claim({ scope, key, fingerprint: 'f' })).then((claim) => claim.claimed)));
+
+      it('deletes keys older than the retention, oldest first, at most `limit` at a time, and keeps younger ones', async () => {
+        for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) await store(key);
+        // Oldest last in the order they were stored (and written): a batch that took rows as they lie would take k1.
+        await fixture.ageIdempotencyKey(scope, 'k1', 3 * HOUR);
+        await fixture.ageIdempotencyKey(scope, 'k2', 4 * HOUR);
+        await fixture.ageIdempotencyKey(scope, 'k3', 5 * HOUR);
+        await fixture.ageIdempotencyKey(scope, 'k4', HOUR / 2);
+
+        await expect(purge(HOUR, 2)).resolves.toBe(2);
+        // The batch took the two oldest, k3 and k2: k1 is still there (ageing it throws otherwise); made young again, nothing is left to purge.
+        await fixture.ageIdempotencyKey(scope, 'k1', -3 * HOUR);
+        await expect(purge(HOUR, 2)).resolves.toBe(0);
+        await fixture.ageIdempotencyKey(scope, 'k1', 3 * HOUR);
+        await expect(purge(HOUR, 2)).resolves.toBe(1);
+        await expect(purge(HOUR, 2)).resolves.toBe(0);
+
+        await expect(claimEach(['k1', 'k2', 'k3', 'k4', 'k5'])).resolves.toEqual([true, true, true, false, false]);
+        await expect(tx.run((uow) => uow.idempotency.claim({ scope, key: 'k4', fingerprint: 'f' }))).resolves.toEqual({
+          claimed: false,
+          existing: { scope, key: 'k4', fingerprint: 'f', response: { key: 'k4' } },
+        });
+      });
+
+      it('never deletes a key still in flight, however old by the clock; once committed it may go', async () => {
+        if (fixture.serialisesTransactions === true) return; // one session: no purge can run beside an open claim
+        const request = { scope, key: 'in-flight', fingerprint: 'f' };
+        const claimed = deferred();
+        const finish = deferred();
+        const claimer = tx.run(async (uow) => {
+          await uow.idempotency.claim(request);
+          claimed.resolve();
+          await finish.promise;
+          await uow.idempotency.complete(scope, request.key, 'done');
+        });
+        await claimed.promise;
+        // A retention of 0: every committed key is old enough; only being in flight spares it.
+        await expect(purge(0, 100)).resolves.toBe(0);
+        finish.resolve();
+        await claimer;
+        await expect(tx.run((uow) => uow.idempotency.claim(request))).resolves.toEqual({ claimed: false, existing: { ...request, response: 'done' } });
+        await expect(purge(0, 100)).resolves.toBe(1);
+      });
+
+      it('lets two purgers work at once: each takes rows the other does not hold, without waiting, and each row goes once', { timeout: 10_000 }, async () => {
+        if (fixture.serialisesTransactions === true) return; // one session: the second purger can only run after the first
+        const old = Array.from({ length: 10 }, (_, i) => `old-${i}`);
+        const young = ['young-1', 'young-2', 'young-3'];
+        for (const key of [...old, ...young]) await store(key);
+        for (const key of old) await fixture.ageIdempotencyKey(scope, key, 2 * HOUR);
+
+        const firstBatch = deferred<number>();
+        const finishFirst = deferred();
+        const first = tx.run(async (uow) => {
+          firstBatch.resolve(await uow.idempotency.purgeOlderThan(HOUR, 4));
+          await finishFirst.promise;
+        });
+        await expect(firstBatch.promise).resolves.toBe(4);
+        // The first purger's transaction is open and holds its 4 rows: the second skips them (a purger that waited would hang here).
+        await expect(purge(HOUR, 4)).resolves.toBe(4);
+        finishFirst.resolve();
+        await first;
+        await expect(purge(HOUR, 100)).resolves.toBe(2);
+        await expect(claimEach(young)).resolves.toEqual([false, false, false]);
+        await expect(claimEach(old)).resolves.toEqual(old.map(() => true));
+      });
+
+      it('lets several purgers loop at once until nothing is old: the counts add up to the old rows exactly', async () => {
+        const old = Array.from({ length: 25 }, (_, i) => `old-${i}`);
+        const young = ['young-1', 'young-2'];
+        for (const key of [...old, ...young]) await store(key);
+        for (const key of old) await fixture.ageIdempotencyKey(scope, key, 2 * HOUR);
+        const purger = async () => {
+          let total = 0;
+          for (;;) {
+            const deleted = await purge(HOUR, 3);
+            total += deleted;
+            if (deleted === 0) return total;
+          }
+        };
+        const totals = await Promise.all([purger(), purger(), purger(), purger()]);
+        expect(totals.reduce((a, b) => a + b, 0)).toBe(old.length);
+        await expect(claimEach(young)).resolves.toEqual([false, false]);
+      });
     });
   });
 }

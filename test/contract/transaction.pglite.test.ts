@@ -8,6 +8,7 @@ import { createKysely } from '../../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../../adapters/kysely/kysely-transaction.js';
 import { migrateToLatest } from '../../adapters/kysely/migrate.js';
 import type { Database } from '../../adapters/kysely/schema.js';
+import { ageKyselyIdempotencyKey } from '../support/age-idempotency-key.js';
 import { describeTransactionContract } from './transaction.contract.js';
 
 // A data folder on disk, as the embedded mode uses; one PGlite for the file (starting one takes a while).
@@ -31,6 +32,7 @@ describeTransactionContract(
     tx: new KyselyTransactionManager(db),
     // kysely-pglite-dialect hands PGlite's one session to one transaction at a time.
     serialisesTransactions: true,
+    ageIdempotencyKey: (scope, key, ms) => ageKyselyIdempotencyKey(db, scope, key, ms),
     cleanup: async () => {
       await sql`truncate user_points, point_history, idempotency_keys restart identity`.execute(db);
     },

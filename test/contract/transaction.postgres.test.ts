@@ -10,6 +10,7 @@ import type { Database } from '../../adapters/kysely/schema.js';
 import { BalanceLimitExceededError, LeaseLostError } from '../../core/domain/errors.js';
 import { deferred } from '../support/deferred.js';
 import { createIsolatedDatabase } from '../support/isolated-database.js';
+import { ageKyselyIdempotencyKey } from '../support/age-idempotency-key.js';
 import { describeTransactionContract } from './transaction.contract.js';
 
 // One database for the file (creating one per test is slow); each test empties the tables after itself.
@@ -23,6 +24,7 @@ afterAll(async () => database?.drop());
 
 describeTransactionContract('kysely on postgres', async () => ({
   tx: new KyselyTransactionManager(database.db),
+  ageIdempotencyKey: (scope, key, ms) => ageKyselyIdempotencyKey(database.db, scope, key, ms),
   cleanup: async () => {
     await sql`truncate user_points, point_history, idempotency_keys restart identity`.execute(database.db);
   },
@@ -108,7 +110,12 @@ describe('kysely on postgres: server-side waits and migrations', () => {
     try {
       await Promise.all(instances.map((instance) => migrateToLatest(instance)));
       const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(instances[0] as Kysely<Database>);
-      expect(rows.map((row) => row.name)).toEqual(['0001-points', '0002-catalog-reservations', '0003-seat-limit-and-paging']);
+      expect(rows.map((row) => row.name)).toEqual([
+        '0001-points',
+        '0002-catalog-reservations',
+        '0003-seat-limit-and-paging',
+        '0004-idempotency-keys-created-at',
+      ]);
     } finally {
       await Promise.all(instances.map((instance) => instance.destroy()));
       await fresh.drop();

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       holdTtlSeconds: 300,
       maxSeatsPerUser: 4,
       queue: { activeMax: 100, admitIntervalMs: 1_000, tokenTtlSeconds: 600, presenceTimeoutSeconds: 120 },
+      idempotencyRetentionHours: 24,
       logLevel: 'info',
     });
   });
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
       QUEUE_ADMIT_INTERVAL_MS: '250',
       QUEUE_TOKEN_TTL_SECONDS: '120',
       QUEUE_PRESENCE_TIMEOUT_SECONDS: '30',
+      IDEMPOTENCY_RETENTION_HOURS: '48',
       LOG_LEVEL: 'debug',
     });
     expect(config).toEqual({
@@ -73,6 +75,7 @@ describe('loadConfig', () => {
       holdTtlSeconds: 60,
       maxSeatsPerUser: 2,
       queue: { activeMax: 5, admitIntervalMs: 250, tokenTtlSeconds: 120, presenceTimeoutSeconds: 30 },
+      idempotencyRetentionHours: 48,
       logLevel: 'debug',
     });
   });
@@ -154,6 +157,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ QUEUE_PRESENCE_TIMEOUT_SECONDS: '1' }).queue.presenceTimeoutSeconds).toBe(1);
   });
 
+  it('reads IDEMPOTENCY_RETENTION_HOURS from an hour to a year; empty is the default, 24', () => {
+    expect(loadConfig({ IDEMPOTENCY_RETENTION_HOURS: '1' }).idempotencyRetentionHours).toBe(1);
+    expect(loadConfig({ IDEMPOTENCY_RETENTION_HOURS: '8760' }).idempotencyRetentionHours).toBe(8_760);
+    expect(loadConfig({ IDEMPOTENCY_RETENTION_HOURS: '' }).idempotencyRetentionHours).toBe(24);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(
       loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '', METRICS_TOKEN: '', MAX_SEATS_PER_USER: '', QUEUE_PRESENCE_TIMEOUT_SECONDS: '' }),
@@ -203,6 +212,10 @@ describe('loadConfig', () => {
     ['QUEUE_TOKEN_TTL_SECONDS', ' 600'],
     ['QUEUE_PRESENCE_TIMEOUT_SECONDS', '0'],
     ['QUEUE_PRESENCE_TIMEOUT_SECONDS', '2m'],
+    ['IDEMPOTENCY_RETENTION_HOURS', '0'],
+    ['IDEMPOTENCY_RETENTION_HOURS', '8761'],
+    ['IDEMPOTENCY_RETENTION_HOURS', '1.5'],
+    ['IDEMPOTENCY_RETENTION_HOURS', '24h'],
     ['LOG_LEVEL', 'verbose'],
   ])('refuses %s=%j with a message naming the variable', (name, value) => {
     const problems = problemsOf({ [name]: value });

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as points from './0001-points.js';
 import * as catalogReservations from './0002-catalog-reservations.js';
 import * as seatLimitAndPaging from './0003-seat-limit-and-paging.js';
+import * as idempotencyKeysCreatedAt from './0004-idempotency-keys-created-at.js';
 
 /**
  * Migrations listed in code, not read from a folder: FileMigrationProvider
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0001-points': points,
   '0002-catalog-reservations': catalogReservations,
   '0003-seat-limit-and-paging': seatLimitAndPaging,
+  '0004-idempotency-keys-created-at': idempotencyKeysCreatedAt,
 };
 
 export const migrationProvider: MigrationProvider = {
