@@ -23,10 +23,21 @@ export interface ServiceProcess {
   readonly kill: () => Promise<void>;
 }
 
-/** Starts `node --import tsx app/main.ts` (or `npm start` with `viaNpm`) with `env` on top of this process's environment. */
+/**
+ * The service's own variables, dropped from the inherited environment: CI
+ * exports DATABASE_URL and REDIS_URL for the tests, and a child that inherited
+ * them would start distributed instead of the mode the drill asks for.
+ */
+const SERVICE_VARIABLES = /^(DATABASE_URL|REDIS_URL|REDIS_PREFIX|DATA_DIR|PORT|AUTH_[A-Z_]+|ADMIN_TOKEN|METRICS_TOKEN)$/;
+
+function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !SERVICE_VARIABLES.test(entry[0])));
+}
+
+/** Starts `node --import tsx app/main.ts` (or `npm start` with `viaNpm`) with `env` on top of this process's environment, minus the service's own variables. */
 export function startService(env: Record<string, string>, options: { viaNpm?: boolean } = {}): ServiceProcess {
   const [command, args] = options.viaNpm === true ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'app/main.ts']];
-  const child = spawn(command as string, args as string[], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command as string, args as string[], { cwd: ROOT, env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
