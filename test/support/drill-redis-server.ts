@@ -1,24 +1,31 @@
 /**
  * A redis-server of a drill's own, on a free port, so that a drill can stop,
- * pause and restart it without touching the shared Redis. Nothing is kept
- * on disk (`--save "" --appendonly no`, in a temporary folder). `remove()`
- * ends it and deletes the folder; a test process that dies first kills it on
- * its way out.
+ * pause and restart it without touching the shared Redis. By default nothing
+ * is kept on disk (`--save "" --appendonly no`); with `persistence: 'aof'` it
+ * runs as docker-compose runs it (`--appendonly yes --appendfsync everysec`),
+ * in a temporary folder it starts again from. `remove()` ends it and deletes
+ * the folder; a test process that dies first kills it on its way out.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 export interface DrillRedisServer {
   readonly url: string;
   readonly port: number;
   /** Ends the server (SIGTERM) and waits for it to exit: connections are refused from then on. */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty, and waits until it answers PING. */
+  /** `redis-cli shutdown`, which fsyncs the AOF when it is on, and waits for the process to end. */
+  shutdown(): Promise<void>;
+  /** Starts it again on the same port and folder (empty, unless its AOF is there) and waits until it answers PING. */
   start(): Promise<void>;
   /** SIGSTOP: connections stay open and nothing answers (a hung Redis). */
   pause(): void;
@@ -31,7 +38,7 @@ export interface DrillRedisServer {
 const READY_WITHIN_MS = 10_000;
 
 /** Starts a redis-server on a port the kernel just gave out (`--port 0` would disable TCP in Redis). */
-export async function startDrillRedisServer(): Promise<DrillRedisServer> {
+export async function startDrillRedisServer(options: { readonly persistence?: 'aof' | 'none' } = {}): Promise<DrillRedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'drill-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -40,7 +47,8 @@ export async function startDrillRedisServer(): Promise<DrillRedisServer> {
   process.once('exit', killOnExit);
 
   const start = async () => {
-    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    const persistence = options.persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], {
       stdio: 'ignore',
     });
     child = started;
@@ -56,12 +64,21 @@ export async function startDrillRedisServer(): Promise<DrillRedisServer> {
     running.kill('SIGTERM');
     await exited;
   };
+  const shutdown = async () => {
+    const running = child;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = once(running, 'exit');
+    // The server closes the connection as it goes: redis-cli may report that; the exit is what counts.
+    await run('redis-cli', ['-p', String(port), 'shutdown']).catch(() => undefined);
+    await exited;
+  };
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     start,
     stop,
+    shutdown,
     pause: () => {
       child?.kill('SIGSTOP');
       paused = true;

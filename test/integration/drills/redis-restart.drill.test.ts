@@ -15,15 +15,8 @@
  *   held locks, each holder whose lease vanished rolls back; a holder that
  *   had committed before stays committed.
  */
-import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KyselyTransactionManager } from '../../../adapters/kysely/kysely-transaction.js';
@@ -37,94 +30,15 @@ import type { AdmissionRules, TokenState } from '../../../core/domain/queue.js';
 import { lockKeys } from '../../../core/keys.js';
 import type { Lease } from '../../../core/ports/lock.port.js';
 import { aborted, deferred } from '../../support/deferred.js';
+import type { DrillRedisServer } from '../../support/drill-redis-server.js';
+import { startDrillRedisServer } from '../../support/drill-redis-server.js';
 import type { MigratedDatabase } from '../../support/migrated-database.js';
 import { createMigratedDatabase } from '../../support/migrated-database.js';
 
-const run = promisify(execFile);
 const PREFIX = 'drill:';
-const READY_WITHIN_MS = 10_000;
-
-/** A redis-server on a folder of its own, restartable on the same port and folder. */
-interface OwnRedis {
-  readonly url: string;
-  /** `redis-cli shutdown` (which fsyncs the AOF when it is on), and waits for the process to end. */
-  shutdown(): Promise<void>;
-  /** Starts it again on the same port and folder, and waits until it has loaded its data and accepts connections. */
-  start(): Promise<void>;
-  /** Ends it and deletes its folder. */
-  remove(): Promise<void>;
-}
-
-async function startOwnRedis(persistence: 'aof' | 'none'): Promise<OwnRedis> {
-  const dir = await mkdtemp(join(tmpdir(), 'drill-redis-restart-'));
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
-  args.push(...(persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']));
-  let child: ChildProcess | undefined;
-  const killOnExit = () => child?.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const start = async () => {
-    const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = started;
-    let log = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server not ready within ${READY_WITHIN_MS} ms:\n${log}`)), READY_WITHIN_MS);
-      // Redis logs this line once it has loaded the AOF (if any) and listens: the event to wait for, no polling.
-      started.stdout?.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      started.stderr?.on('data', (chunk: Buffer) => void (log += chunk.toString()));
-      started.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${log}`));
-      });
-    });
-    await ready;
-  };
-  const shutdown = async () => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = once(running, 'exit');
-    // The server closes the connection as it goes: redis-cli may report that; the exit is what counts.
-    await run('redis-cli', ['-p', String(port), 'shutdown']).catch(() => undefined);
-    await exited;
-  };
-  await start();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    shutdown,
-    start,
-    remove: async () => {
-      const running = child;
-      if (running !== undefined && running.exitCode === null && running.signalCode === null) {
-        const exited = once(running, 'exit');
-        running.kill('SIGKILL');
-        await exited;
-      }
-      process.off('exit', killOnExit);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Restarts the server under a connected client, and resolves once that client is ready again (it reconnects on its own). */
-async function restart(server: OwnRedis, client: Redis): Promise<void> {
+async function restart(server: DrillRedisServer, client: Redis): Promise<void> {
   await server.shutdown();
   const ready = once(client, 'ready');
   await server.start();
@@ -166,7 +80,7 @@ async function queueScene(client: Redis): Promise<QueueScene> {
 const failFast = { wait: { kind: 'fail-fast' } } as const;
 
 describe('Redis restarted', () => {
-  let server: OwnRedis | undefined;
+  let server: DrillRedisServer | undefined;
   let client: Redis | undefined;
   afterEach(async () => {
     client?.disconnect();
@@ -176,7 +90,7 @@ describe('Redis restarted', () => {
   });
 
   it('with AOF: the line keeps its order, the ACTIVE tokens their expiries, and fencing tokens keep growing', async () => {
-    server = await startOwnRedis('aof');
+    server = await startDrillRedisServer({ persistence: 'aof' });
     client = createRedis(server.url);
     const scene = await queueScene(client);
     expect(scene.before.map((state) => state?.status)).toEqual([...Array(3).fill('ACTIVE'), ...Array(7).fill('WAITING')]);
@@ -198,7 +112,7 @@ describe('Redis restarted', () => {
   });
 
   it('without persistence: every token is gone (everyone queues again) and fencing tokens start over', async () => {
-    server = await startOwnRedis('none');
+    server = await startDrillRedisServer({ persistence: 'none' });
     client = createRedis(server.url);
     const scene = await queueScene(client);
 
@@ -255,7 +169,7 @@ describe('Redis restarted', () => {
     }
 
     it('restarted empty: every holder whose lease vanished rolls back; what committed before stays; the keys are free again', async () => {
-      server = await startOwnRedis('none');
+      server = await startDrillRedisServer({ persistence: 'none' });
       client = createRedis(server.url);
       const lock = new RedisLock(client, { prefix: PREFIX });
       const tx = new KyselyTransactionManager(database.db);
@@ -286,7 +200,7 @@ describe('Redis restarted', () => {
     });
 
     it('restarted with AOF within the lease: the holders keep their keys (the lock keys and their expiries are in the AOF) and commit', async () => {
-      server = await startOwnRedis('aof');
+      server = await startDrillRedisServer({ persistence: 'aof' });
       client = createRedis(server.url);
       // A lease long enough that the restart fits well inside it on a loaded machine.
       const lock = new RedisLock(client, { prefix: PREFIX, defaultLeaseMs: 5_000 });
