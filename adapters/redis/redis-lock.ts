@@ -37,6 +37,19 @@ return 0
 `;
 const ACQUIRE_SHA = createHash('sha1').update(ACQUIRE_LUA).digest('hex');
 
+/**
+ * The library's compare-and-delete release, sent by `FencedMutex.abandon`
+ * as EVAL with the body: EVALSHA's NOSCRIPT fallback needs an answer to
+ * react to, and a command whose answer the client stopped waiting for gets
+ * none (a server whose script cache was emptied by a restart would drop it).
+ */
+const RELEASE_IF_OWNED_LUA = `
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+`;
+
 async function acquireAndFence(redis: Redis, lockKey: string, fenceKey: string, identifier: string, leaseMs: number): Promise<number> {
   const args = [lockKey, fenceKey, identifier, leaseMs] as const;
   try {
@@ -49,8 +62,43 @@ async function acquireAndFence(redis: Redis, lockKey: string, fenceKey: string, 
 }
 
 /**
+ * Cleanups to send on a client's next 'ready', one listener for all of them.
+ * A connection that drops leaves its unanswered commands to ioredis, which
+ * sends them again on the next connection before it emits 'ready' (and a
+ * command issued before the first connection waits in the offline queue
+ * until then): a cleanup sent from here reaches Redis right behind them.
+ * A client that ends for good sends nothing more, so neither do these.
+ */
+class OnNextReady {
+  private readonly due = new Set<() => void>();
+
+  constructor(redis: Redis) {
+    redis.on('ready', () => {
+      const now = [...this.due];
+      this.due.clear();
+      for (const send of now) send();
+    });
+    redis.on('end', () => this.due.clear());
+  }
+
+  add(send: () => void): void {
+    this.due.add(send);
+  }
+}
+
+/**
+ * Whether a command issued now may reach Redis: sent at once on a ready
+ * connection, or queued until the first one (the offline queue, which
+ * createRedis switches off once the first connection attempt has ended).
+ * Otherwise ioredis refuses it on the spot and nothing is sent.
+ */
+function maySend(redis: Redis): boolean {
+  return redis.status === 'ready' || redis.options.enableOfflineQueue !== false;
+}
+
+/**
  * redis-semaphore's Mutex (refresh timer, compare-and-expire refresh,
- * compare-and-delete release, lost-lock detection) with three changes made
+ * compare-and-delete release, lost-lock detection) with four changes made
  * through its protected hooks:
  * - the Redis key is `<prefix>lock:<key>`, not the library's `mutex:<key>`,
  *   so every key of the service lives under its prefix (SCAN, ACL patterns);
@@ -58,7 +106,19 @@ async function acquireAndFence(redis: Redis, lockKey: string, fenceKey: string, 
  *   attempt even with no time to wait, and does not sleep after its last one;
  * - a refresh that cannot reach Redis does not reject inside the library's
  *   timer (an unhandled rejection would end the process): the lease is
- *   reported lost once it may have ended on the server, and not before.
+ *   reported lost once it may have ended on the server, and not before;
+ * - a command that may have reached Redis but whose answer never came (an
+ *   acquire, refresh or release that timed out or lost its connection) is
+ *   followed by a compare-and-delete of this acquisition's key (`abandon`).
+ *   A paused Redis (SIGSTOP, a long fork, a saturated host) keeps the
+ *   connection open: the command is not lost, it runs when Redis resumes,
+ *   after the client gave up on it at its command timeout; a dropped
+ *   connection's commands are sent again on the next one. A late acquire
+ *   would then take the key, and late refreshes would extend it, for a
+ *   whole lease on behalf of a request that already answered 503 or rolled
+ *   back: the next buyer of the seat would get LOCK_BUSY, a retried payment
+ *   IDEMPOTENCY_IN_PROGRESS, for up to 10 s. Sent on the same connection,
+ *   the delete queues behind that command, and Redis runs it right after.
  */
 class FencedMutex extends Mutex {
   /** Token of this acquisition; set once acquired. */
@@ -70,6 +130,7 @@ class FencedMutex extends Mutex {
     private readonly redis: Redis,
     lockKey: string,
     private readonly fenceKey: string,
+    private readonly onNextReady: OnNextReady,
     options: MutexOptions,
   ) {
     super(redis, lockKey, options);
@@ -81,7 +142,15 @@ class FencedMutex extends Mutex {
     const giveUpAt = Date.now() + acquireTimeout;
     for (let attempt = 1; ; attempt++) {
       const sentAt = Date.now();
-      const fence = await acquireAndFence(this.redis, this._key, this.fenceKey, identifier, lockTimeout);
+      const sent = maySend(this.redis);
+      let fence: number;
+      try {
+        fence = await acquireAndFence(this.redis, this._key, this.fenceKey, identifier, lockTimeout);
+      } catch (error) {
+        // Timed out, or its connection dropped: it may run in Redis yet. (Refused unsent, Redis being unreachable: nothing to undo.)
+        if (sent) this.abandon();
+        throw error;
+      }
       if (fence > 0) {
         this.fence = fence;
         this.leaseEndsAt = sentAt + lockTimeout;
@@ -96,7 +165,11 @@ class FencedMutex extends Mutex {
   protected override async _refresh(): Promise<boolean> {
     const sentAt = Date.now();
     const left = this.leaseEndsAt - sentAt;
-    if (left <= 0) return false; // the process paused past the lease (GC, a blocked loop)
+    if (left <= 0) {
+      // The process paused past the lease (GC, a blocked loop). A refresh that timed out before may wait in Redis still.
+      this.abandon();
+      return false;
+    }
     const expiry = new AbortController();
     const outcome = await Promise.race([
       super._refresh().catch(() => 'unreachable' as const),
@@ -108,9 +181,55 @@ class FencedMutex extends Mutex {
       this.leaseEndsAt = sentAt + this._acquireOptions.lockTimeout;
       return true;
     }
-    if (outcome !== 'unreachable') return false;
+    // Redis answered that the key is gone or another's. Answers come in order: no earlier command of ours waits there.
+    if (outcome === false) return false;
     // Redis did not answer: keep the work going only while the lease is sure to outlast the next refresh.
-    return Date.now() + this._refreshTimeInterval < this.leaseEndsAt;
+    if (outcome === 'unreachable' && Date.now() + this._refreshTimeInterval < this.leaseEndsAt) return true;
+    // Given up; the library will not release a lock it counts as lost. This refresh, and maybe earlier ones, may
+    // wait in a paused Redis: run there after the work has rolled back, each would keep the key another lease.
+    this.abandon();
+    return false;
+  }
+
+  protected override async _release(): Promise<void> {
+    try {
+      await super._release();
+    } catch (error) {
+      // Unanswered: the release itself most likely waits in Redis and will run, but as EVALSHA, whose NOSCRIPT
+      // (a server that restarted, its script cache empty) no one is left to answer with the script. Make sure.
+      this.abandon();
+      throw error;
+    }
+  }
+
+  /**
+   * Sends the compare-and-delete of this acquisition's key, and does not
+   * wait for it: the caller has already decided (503, rollback, lease
+   * lost). It deletes only a key holding this acquisition's identifier, so
+   * sending it when the key was never taken, has expired or is another
+   * holder's changes nothing. As EVAL with the script's body: an EVALSHA
+   * answered NOSCRIPT would fall back to nothing, its caller gone.
+   *
+   * Bounded on its own: sent now on a ready connection, else on the
+   * client's next 'ready' (OnNextReady: behind the commands ioredis sends
+   * again), or never if the client ends first; then the client's command
+   * timeout ends it (1 s in the service, app/time-bounds.ts), or, for a
+   * client without one, a lease, when any key it was meant to delete has
+   * expired on its own. Its failure is swallowed: nothing waits for it.
+   */
+  private abandon(): void {
+    const { identifier, lockTimeout } = this._acquireOptions;
+    const send = (): void => {
+      const bound = new AbortController();
+      void Promise.race([
+        this.redis.eval(RELEASE_IF_OWNED_LUA, 1, this._key, identifier),
+        sleep(lockTimeout, undefined, { signal: bound.signal, ref: false }),
+      ])
+        .catch(() => undefined)
+        .finally(() => bound.abort());
+    };
+    if (this.redis.status === 'ready') send();
+    else this.onNextReady.add(send);
   }
 }
 
@@ -124,11 +243,13 @@ export class RedisLock implements LockPort {
   private readonly prefix: string;
   private readonly defaultLeaseMs: number;
   private readonly retryIntervalMs: number;
+  private readonly onNextReady: OnNextReady;
 
   constructor(
     private readonly redis: Redis,
     options: RedisLockOptions,
   ) {
+    this.onNextReady = new OnNextReady(redis);
     this.prefix = options.prefix;
     this.defaultLeaseMs = options.defaultLeaseMs ?? 10_000;
     this.retryIntervalMs = options.retryIntervalMs ?? 10;
@@ -144,7 +265,7 @@ export class RedisLock implements LockPort {
     const giveUpAt = Date.now() + (options.wait.kind === 'wait' ? options.wait.maxWaitMs : 0);
     try {
       for (const key of sorted) {
-        const mutex = new FencedMutex(this.redis, `${this.prefix}lock:${key}`, `${this.prefix}fence`, {
+        const mutex = new FencedMutex(this.redis, `${this.prefix}lock:${key}`, `${this.prefix}fence`, this.onNextReady, {
           lockTimeout: leaseMs,
           refreshInterval: Math.max(1, Math.floor(leaseMs / 3)),
           acquireTimeout: Math.max(0, giveUpAt - Date.now()),
@@ -194,7 +315,8 @@ export class RedisLock implements LockPort {
  * new holder's key alone). A release that cannot reach Redis is swallowed
  * too: by then the work's outcome is final (its transaction committed or
  * rolled back), so turning it into an error would report a committed write
- * as failed; the key expires on its own within the lease.
+ * as failed. Its delete goes again once Redis can run it
+ * (FencedMutex.abandon); failing that, the key expires within the lease.
  */
 async function release(held: readonly FencedMutex[]): Promise<void> {
   await Promise.allSettled(held.toReversed().map((mutex) => mutex.release()));
