@@ -31,6 +31,8 @@ export interface Child {
   /** Lines the child wrote to stdout besides the ready mark (its warn/error logs): a busy log is a cost worth seeing. */
   readonly logLines: () => number;
   stop(): Promise<void>;
+  /** Sends `signal` to the child at once (the sell-out's kill-instance fault: SIGKILL, no shutdown). */
+  kill(signal: NodeJS.Signals): void;
 }
 
 /**
@@ -60,7 +62,12 @@ export function startChild(file: string, env: Record<string, string | undefined>
       }
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ url: line.slice(READY_MARK.length).trim(), logLines: () => lines, stop: () => stopChild(child) });
+      resolve({
+        url: line.slice(READY_MARK.length).trim(),
+        logLines: () => lines,
+        stop: () => stopChild(child),
+        kill: (signal) => void child.kill(signal),
+      });
     });
   });
 }
