@@ -14,8 +14,9 @@ import pg from 'pg';
 import type { Child } from '../support.js';
 import { startChild } from '../support.js';
 import type { SelloutOptions } from './options.js';
-import type { OwnRedis } from './own-redis.js';
-import { startOwnRedis } from './own-redis.js';
+// The drills' own redis-server: the same restartable, AOF-persisted server a fault needs here.
+import type { DrillRedisServer as OwnRedis } from '../../test/support/drill-redis-server.js';
+import { startDrillRedisServer } from '../../test/support/drill-redis-server.js';
 
 const SERVE = fileURLToPath(new URL('../serve.ts', import.meta.url));
 
@@ -94,7 +95,7 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
     await withAdmin(options.databaseUrl, (admin) => admin.query(`create database ${databaseName}`));
     databaseCreated = true;
     const databaseUrl = withDatabase(options.databaseUrl, databaseName);
-    if (options.fault === 'redis-restart') ownRedis = await startOwnRedis();
+    if (options.fault === 'redis-restart') ownRedis = await startDrillRedisServer({ persistence: 'aof' });
     const redisUrl = ownRedis?.url ?? options.redisUrl;
     const adminToken = randomBytes(16).toString('hex');
     // 64 hex characters, 256 bits: the identity provider's key for this run only.
