@@ -53,8 +53,8 @@ const IN_MEMORY = 'memory://';
  * options), rather than with `SET LOCAL` in each transaction: they cost no
  * round trip (a SET LOCAL would add one to every transaction, about a tenth
  * of a payment's), and they also bound what runs outside a transaction
- * (reads on the pool, the health check, migrations). A migration that
- * needs longer raises its own with `SET LOCAL` inside its transaction.
+ * (reads on the pool, the health check). Migrations, which need longer,
+ * run on a Kysely of their own made with longer bounds (app/application.ts).
  */
 export async function createKysely(options: CreateKyselyOptions): Promise<Kysely<Database>> {
   if (options.databaseUrl !== undefined) {

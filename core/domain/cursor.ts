@@ -11,11 +11,11 @@ import { requireIntegerInRange } from './validation.js';
  */
 const CURSOR_PATTERN = /^c1\.[0-9a-z]{1,11}$/;
 
-export function encodeCursor(position: number): string {
+function encodeCursor(position: number): string {
   return `c1.${position.toString(36)}`;
 }
 
-export function decodeCursor(cursor: string): number {
+function decodeCursor(cursor: string): number {
   const position = CURSOR_PATTERN.test(cursor) ? Number.parseInt(cursor.slice(3), 36) : Number.NaN;
   if (!Number.isSafeInteger(position) || position <= 0) throw new ValidationError('cursor', 'is not a cursor this service issued');
   return position;

@@ -14,17 +14,15 @@ export type LiveTokenState =
  */
 export type TokenState = LiveTokenState | { readonly status: 'SPENT'; readonly userId: string };
 
-export interface IssuedToken {
-  readonly token: string;
-  /** False when the user already had a live token: this is that token, unchanged. */
-  readonly created: boolean;
-  readonly state: LiveTokenState;
-}
-
 /** A user's live token, as `QueuePort.current` answers it. */
 export interface LiveToken {
   readonly token: string;
   readonly state: LiveTokenState;
+}
+
+export interface IssuedToken extends LiveToken {
+  /** False when the user already had a live token: this is that token, unchanged. */
+  readonly created: boolean;
 }
 
 /** What one admission round applies (QUEUE_* in API.md, in ms). */

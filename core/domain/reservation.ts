@@ -25,6 +25,10 @@ export interface Payment {
  * `expiresAt` exactly, whenever the sweeper gets to it).
  */
 export function asSeenAt(reservation: Reservation, now: Date): Reservation {
-  const ended = reservation.status === 'PENDING' && reservation.expiresAt.getTime() <= now.getTime();
-  return ended ? { ...reservation, status: 'EXPIRED' } : reservation;
+  return hasEnded(reservation, now) ? { ...reservation, status: 'EXPIRED' } : reservation;
+}
+
+/** A PENDING hold ends at its expiresAt exactly; a CONFIRMED one never does. */
+export function hasEnded(reservation: Reservation, now: Date): boolean {
+  return reservation.status === 'PENDING' && reservation.expiresAt.getTime() <= now.getTime();
 }

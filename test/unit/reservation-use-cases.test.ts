@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLock } from '../../adapters/memory/memory-lock.js';
 import { MemoryQueue } from '../../adapters/memory/memory-queue.js';
+import { MemoryReservationRepository } from '../../adapters/memory/memory-reservation-repository.js';
 import { MemoryTransactionManager } from '../../adapters/memory/memory-transaction.js';
 import { RandomTokenGenerator } from '../../adapters/system/random-token-generator.js';
 import {
@@ -118,8 +119,13 @@ describe('reservations and payments', () => {
       await charge('u1', PRICE);
       await pay('u1', held.id);
       lock.calls.length = 0;
+      const liveOf = vi.spyOn(MemoryReservationRepository.prototype, 'liveOf');
       await expect(reserve('u2', 1)).rejects.toBeInstanceOf(SeatUnavailableError);
+      const liveOfCalls = liveOf.mock.calls.length;
+      liveOf.mockRestore();
       expect(lock.calls).toEqual([]);
+      // A hot seat's crowd ends on the seat's read alone: nobody's own holds are counted for a seat they cannot take.
+      expect(liveOfCalls).toBe(0);
     });
 
     it('answers 409 LOCK_BUSY at once while another request holds the seat key', async () => {

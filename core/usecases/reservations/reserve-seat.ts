@@ -1,6 +1,7 @@
 import { MAX_SEATS_PER_SCHEDULE } from '../../domain/catalog.js';
 import { NotFoundError, SeatLimitReachedError, SeatUnavailableError } from '../../domain/errors.js';
 import type { Reservation } from '../../domain/reservation.js';
+import { hasEnded } from '../../domain/reservation.js';
 import { requireId, requireIntegerInRange } from '../../domain/validation.js';
 import { lockKeys } from '../../keys.js';
 import type { Clock } from '../../ports/clock.port.js';
@@ -75,13 +76,12 @@ export class ReserveSeat {
     const max = this.options.maxSeatsPerUser;
 
     const readAt = this.clock.now();
-    const { seat, mine } = await this.tx.read(async (uow) => ({
-      seat: await uow.catalog.findSeat(scheduleId, seatNo, readAt),
-      mine: await uow.reservations.liveOf(userId, scheduleId),
-    }));
+    const seat = await this.tx.read((uow) => uow.catalog.findSeat(scheduleId, seatNo, readAt));
     if (seat === undefined) throw await this.notFound(scheduleId, seatNo);
     // The seat as a buyer sees it now: HELD means a live hold, SOLD is final. Both would fail below anyway.
     if (seat.status !== 'AVAILABLE') throw new SeatUnavailableError(scheduleId, seatNo);
+    // Only for a seat that may be taken: a hot seat's crowd ends above, on one read.
+    const mine = await this.tx.read((uow) => uow.reservations.liveOf(userId, scheduleId));
     const endedAtRead = mine.filter((reservation) => hasEnded(reservation, readAt));
     if (mine.length - endedAtRead.length >= max) throw new SeatLimitReachedError(scheduleId, max);
     const seatsToFree = new Set([seatNo, ...endedAtRead.map((reservation) => reservation.seatNo)]);
@@ -143,9 +143,4 @@ export class ReserveSeat {
     const schedule = await this.tx.read((uow) => uow.catalog.findSchedule(scheduleId));
     return schedule === undefined ? new NotFoundError(`no schedule ${scheduleId}`) : new NotFoundError(`schedule ${scheduleId} has no seat ${seatNo}`);
   }
-}
-
-/** A PENDING hold ends at its expiresAt exactly; a CONFIRMED one never does. */
-function hasEnded(reservation: Reservation, now: Date): boolean {
-  return reservation.status === 'PENDING' && reservation.expiresAt.getTime() <= now.getTime();
 }
