@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { AuthVerification } from '../adapters/auth/jose-access-token-verifier.js';
+import { MIN_SECRET_LENGTH } from '../adapters/auth/jose-access-token-verifier.js';
 import { MAX_SEATS_PER_SCHEDULE } from '../core/domain/catalog.js';
 
 /**
@@ -52,10 +54,7 @@ export const DEFAULT_DATABASE_POOL_SIZE = 20;
  * default only, a secret the service makes for itself in DATA_DIR (and
  * `npm run token` signs with).
  */
-export type AuthConfig =
-  | { readonly kind: 'secret'; readonly secret: string; readonly issuer?: string; readonly audience?: string }
-  | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer?: string; readonly audience?: string }
-  | { readonly kind: 'embedded' };
+export type AuthConfig = AuthVerification | { readonly kind: 'embedded' };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -96,7 +95,7 @@ const EnvSchema = z.object({
   DATABASE_POOL_SIZE: optional(integer(1, 1_000)),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
   REDIS_PREFIX: optional(z.string().max(64, 'must be at most 64 characters')),
-  AUTH_JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
+  AUTH_JWT_SECRET: optional(z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)),
   AUTH_JWKS_URL: optional(url(['https:', 'http:'])),
   AUTH_JWT_ISSUER: optional(z.string().max(256, 'must be at most 256 characters')),
   AUTH_JWT_AUDIENCE: optional(z.string().max(256, 'must be at most 256 characters')),

@@ -53,7 +53,7 @@ import { createLogger } from './observability/logger.js';
 import { createMetricsRegistry } from './observability/metrics-registry.js';
 import { admissionCounters, registerQueueGauges } from './observability/queue-metrics.js';
 import { expiredHoldsCounter, tokenNotExpiredCounter, tokenNotExtendedCounter } from './observability/reservation-metrics.js';
-import { DATABASE_TIME_BOUNDS, DB_TRANSACTION_BUDGET_MS, HTTP_REQUEST_TIMEOUT_MS } from './time-bounds.js';
+import { DATABASE_TIME_BOUNDS, DB_TRANSACTION_BUDGET_MS, HTTP_REQUEST_TIMEOUT_MS, LOCK_LEASE_MS, LOCK_WAIT_MS } from './time-bounds.js';
 import { TOKENS } from './tokens.js';
 
 /** What a caller may put in place of the defaults: tests pass a clock they move. */
@@ -84,7 +84,7 @@ export function observabilityModule(config: Config, options: ContainerOptions = 
 
 /** Embedded mode, one process: the in-process lock, queue and cache. */
 export const embeddedModule = new ContainerModule(({ bind }) => {
-  bind(TOKENS.Lock).toResolvedValue((clock) => new MemoryLock(clock), [TOKENS.Clock]);
+  bind(TOKENS.Lock).toResolvedValue((clock) => new MemoryLock(clock, { defaultLeaseMs: LOCK_LEASE_MS }), [TOKENS.Clock]);
   bind(TOKENS.Queue).toResolvedValue(() => new MemoryQueue());
   bind(TOKENS.Cache).toResolvedValue((clock, metrics) => new MemoryCache(clock, cacheEventCounter(metrics)), [TOKENS.Clock, TOKENS.Metrics]);
 });
@@ -97,7 +97,7 @@ export function redisModule(redisUrl: string, prefix: string): ContainerModule {
       .onDeactivation(async (redis) => {
         await redis.quit().catch(() => redis.disconnect());
       });
-    bind(TOKENS.Lock).toResolvedValue((redis) => new RedisLock(redis, { prefix }), [TOKENS.Redis]);
+    bind(TOKENS.Lock).toResolvedValue((redis) => new RedisLock(redis, { prefix, defaultLeaseMs: LOCK_LEASE_MS }), [TOKENS.Redis]);
     bind(TOKENS.Queue).toResolvedValue((redis) => new RedisQueue(redis, { prefix }), [TOKENS.Redis]);
     bind(TOKENS.Cache).toResolvedValue((redis, metrics, logger) => observedRedisCache(redis, prefix, metrics, logger), [
       TOKENS.Redis,
@@ -169,7 +169,11 @@ export function kyselyModule(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'd
 
 /** The use cases: plain core classes, bound without decorators. */
 export const coreModule = new ContainerModule(({ bind }) => {
-  bind(TOKENS.ChargePoints).toResolvedValue((lock, tx, clock) => new ChargePoints(lock, tx, clock), [TOKENS.Lock, TOKENS.Transaction, TOKENS.Clock]);
+  bind(TOKENS.ChargePoints).toResolvedValue((lock, tx, clock) => new ChargePoints(lock, tx, clock, { walletWaitMs: LOCK_WAIT_MS }), [
+    TOKENS.Lock,
+    TOKENS.Transaction,
+    TOKENS.Clock,
+  ]);
   bind(TOKENS.GetBalance).toResolvedValue((tx) => new GetBalance(tx), [TOKENS.Transaction]);
   bind(TOKENS.GetPointHistory).toResolvedValue((tx) => new GetPointHistory(tx), [TOKENS.Transaction]);
 
@@ -232,7 +236,7 @@ export const salesModule = new ContainerModule(({ bind }) => {
       return new ReserveSeat(lock, tx, clock, ids, cache, extendToken, {
         holdTtlMs: config.holdTtlSeconds * 1_000,
         maxSeatsPerUser: config.maxSeatsPerUser,
-        userLockWaitMs: 2_000,
+        userLockWaitMs: LOCK_WAIT_MS,
         onTokenNotExtended: (error) => {
           notExtended.inc();
           logger.warn({ err: error }, 'hold committed but its queue token could not be extended to the hold end');
@@ -255,7 +259,7 @@ export const salesModule = new ContainerModule(({ bind }) => {
     (lock, tx, clock, ids, expireToken, cache, logger, metrics) => {
       const notExpired = tokenNotExpiredCounter(metrics);
       return new PayReservation(lock, tx, clock, ids, expireToken, cache, {
-        lockWaitMs: 2_000,
+        lockWaitMs: LOCK_WAIT_MS,
         onTokenNotExpired: (error) => {
           notExpired.inc();
           logger.warn({ err: error }, 'payment committed but its queue token could not be expired; it ends on its TTL');
@@ -370,35 +374,35 @@ export const httpModule = new ContainerModule(({ bind }) => {
     [TOKENS.Transaction, TOKENS.Lock, TOKENS.Cache, TOKENS.Queue],
   );
   // One dependency per route group's use case: named lookups read better than eighteen positional arguments.
-  bind(TOKENS.HttpApp).toDynamicValue(
-    async (context) =>
-      createHttpApp({
-        chargePoints: await context.getAsync(TOKENS.ChargePoints),
-        getBalance: await context.getAsync(TOKENS.GetBalance),
-        getPointHistory: await context.getAsync(TOKENS.GetPointHistory),
-        issueToken: await context.getAsync(TOKENS.IssueToken),
-        getCurrentToken: await context.getAsync(TOKENS.GetCurrentToken),
-        leaveQueue: await context.getAsync(TOKENS.LeaveQueue),
-        requireActiveToken: await context.getAsync(TOKENS.RequireActiveToken),
-        listConcerts: await context.getAsync(TOKENS.ListConcerts),
-        listSchedules: await context.getAsync(TOKENS.ListSchedules),
-        getSeatMap: await context.getAsync(TOKENS.GetSeatMap),
-        createConcert: await context.getAsync(TOKENS.CreateConcert),
-        createSchedule: await context.getAsync(TOKENS.CreateSchedule),
-        adminToken: (await context.getAsync(TOKENS.Config)).adminToken,
-        reserveSeat: await context.getAsync(TOKENS.ReserveSeat),
-        getReservation: await context.getAsync(TOKENS.GetReservation),
-        listUserReservations: await context.getAsync(TOKENS.ListUserReservations),
-        payReservation: await context.getAsync(TOKENS.PayReservation),
-        accessTokens: await context.getAsync(TOKENS.AccessTokens),
-        metricsToken: (await context.getAsync(TOKENS.Config)).metricsToken,
-        health: await context.getAsync(TOKENS.HealthChecks),
-        mode: (await context.getAsync(TOKENS.Config)).redisUrl === undefined ? 'embedded' : 'distributed',
-        requestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
-        metrics: await context.getAsync(TOKENS.Metrics),
-        logger: await context.getAsync(TOKENS.Logger),
-      }),
-  );
+  bind(TOKENS.HttpApp).toDynamicValue(async (context) => {
+    const config = await context.getAsync(TOKENS.Config);
+    return createHttpApp({
+      chargePoints: await context.getAsync(TOKENS.ChargePoints),
+      getBalance: await context.getAsync(TOKENS.GetBalance),
+      getPointHistory: await context.getAsync(TOKENS.GetPointHistory),
+      issueToken: await context.getAsync(TOKENS.IssueToken),
+      getCurrentToken: await context.getAsync(TOKENS.GetCurrentToken),
+      leaveQueue: await context.getAsync(TOKENS.LeaveQueue),
+      requireActiveToken: await context.getAsync(TOKENS.RequireActiveToken),
+      listConcerts: await context.getAsync(TOKENS.ListConcerts),
+      listSchedules: await context.getAsync(TOKENS.ListSchedules),
+      getSeatMap: await context.getAsync(TOKENS.GetSeatMap),
+      createConcert: await context.getAsync(TOKENS.CreateConcert),
+      createSchedule: await context.getAsync(TOKENS.CreateSchedule),
+      adminToken: config.adminToken,
+      reserveSeat: await context.getAsync(TOKENS.ReserveSeat),
+      getReservation: await context.getAsync(TOKENS.GetReservation),
+      listUserReservations: await context.getAsync(TOKENS.ListUserReservations),
+      payReservation: await context.getAsync(TOKENS.PayReservation),
+      accessTokens: await context.getAsync(TOKENS.AccessTokens),
+      metricsToken: config.metricsToken,
+      health: await context.getAsync(TOKENS.HealthChecks),
+      mode: config.redisUrl === undefined ? 'embedded' : 'distributed',
+      requestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
+      metrics: await context.getAsync(TOKENS.Metrics),
+      logger: await context.getAsync(TOKENS.Logger),
+    });
+  });
 });
 
 /** Picks one module per port from the config; everything is a singleton. */

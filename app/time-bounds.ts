@@ -12,9 +12,9 @@
  */
 
 /**
- * The lock's lease: what both LockPort adapters use by default
+ * The lock's lease: app/container.ts gives it to both LockPort adapters
  * (adapters/redis/redis-lock.ts and adapters/memory/memory-lock.ts,
- * `defaultLeaseMs`, 10 s). A lease is refreshed every third of it while
+ * `defaultLeaseMs`), 10 s. A lease is refreshed every third of it while
  * work runs, and lost only if refreshing fails for this long (Redis gone,
  * the process paused).
  */
@@ -25,9 +25,8 @@ export const LOCK_REFRESH_INTERVAL_MS = Math.floor(LOCK_LEASE_MS / 3);
 
 /**
  * How long a write waits for keys another request holds: the wallet's
- * (charge, pay) and the buyer's own (reserve). app/container.ts passes 2 s
- * to each use case (`lockWaitMs`, `userLockWaitMs`, ChargePoints'
- * `walletWaitMs` default). Not under a lock yet, so it does not count
+ * (charge, pay) and the buyer's own (reserve). app/container.ts passes it
+ * to each use case (`lockWaitMs`, `userLockWaitMs`, `walletWaitMs`). Not under a lock yet, so it does not count
  * against the lease; it counts against the request.
  */
 export const LOCK_WAIT_MS = 2_000;

@@ -35,8 +35,11 @@ export const JWKS_REFETCH_COOLDOWN_MS = 30_000;
  */
 export const VERIFIED_TOKEN_CACHE_MAX_ENTRIES = 10_000;
 
-/** HS256's own key size (RFC 7518 §3.2 asks for at least the hash length); API.md promises the same floor. */
-const MIN_SECRET_LENGTH = 32;
+/**
+ * HS256's own key size (RFC 7518 §3.2 asks for at least the hash length); API.md promises the same floor.
+ * app/config.ts, the embedded secret and the token CLI hold AUTH_JWT_SECRET to it too.
+ */
+export const MIN_SECRET_LENGTH = 32;
 
 export type AuthVerification =
   | { readonly kind: 'secret'; readonly secret: string; readonly issuer?: string; readonly audience?: string }

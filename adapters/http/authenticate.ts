@@ -12,6 +12,9 @@ export const accessTokenSecurity = [{ [SCHEMES.accessToken]: [] }];
 /** `security` of reserving and paying: the access token and the caller's own ACTIVE queue token, both required. */
 export const saleSecurity = [{ [SCHEMES.accessToken]: [], [SCHEMES.queueToken]: [] }];
 
+/** The 401 of every route behind `authenticate`, as the OpenAPI document describes it. */
+export const UNAUTHENTICATED_RESPONSE = 'UNAUTHENTICATED: no, malformed, expired or badly signed access token';
+
 /** What the authentication middleware leaves on the context for the handlers after it. */
 export interface AuthenticatedEnv {
   Variables: { identity: Identity };

@@ -2,7 +2,6 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { NotFoundError, ValidationError } from '../../core/domain/errors.js';
 import type { AccessTokenVerifier } from '../../core/ports/access-token-verifier.port.js';
 import type { AdminDeps } from './admin-routes.js';
@@ -13,7 +12,7 @@ import { catalogRoutes } from './catalog-routes.js';
 import { toErrorResponse } from './error-mapper.js';
 import { allowedMethods, MethodNotAllowedError } from './method-not-allowed.js';
 import { httpMetrics } from './metrics.js';
-import type { HealthChecks } from './operations-routes.js';
+import type { OperationsDeps } from './operations-routes.js';
 import { operationsRoutes } from './operations-routes.js';
 import type { PointsDeps } from './points-routes.js';
 import { pointsRoutes } from './points-routes.js';
@@ -27,19 +26,12 @@ import { routeTemplate } from './route-template.js';
 import { createRouter } from './validation.js';
 
 /** What the routes need: use cases, health checks, observability. Plain values; the container fills them in. */
-export interface HttpDeps extends PointsDeps, QueueDeps, CatalogDeps, AdminDeps, ReservationDeps {
+export interface HttpDeps extends PointsDeps, QueueDeps, CatalogDeps, AdminDeps, ReservationDeps, OperationsDeps {
   /** Verifies the access token of every route that acts for a user. */
   readonly accessTokens: AccessTokenVerifier;
-  /** METRICS_TOKEN; unset: /metrics is public. */
-  readonly metricsToken?: string | undefined;
-  /** Reported by /health. */
-  readonly mode?: 'embedded' | 'distributed';
   /** A handler still running after this answers 503 (app/time-bounds.ts: only when some inner bound is missing). */
   readonly requestTimeoutMs?: number;
-  readonly health: HealthChecks;
-  readonly metrics: Registry;
   readonly logger: Logger;
-  readonly healthTimeoutMs?: number;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;

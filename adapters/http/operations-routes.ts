@@ -47,7 +47,6 @@ const healthRoute = createRoute({
   },
 });
 
-
 async function probe(check: HealthCheck, timeoutMs: number): Promise<'ok' | 'down'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'down'>((resolve) => {

@@ -6,7 +6,7 @@ import type { ChargePoints } from '../../core/usecases/charge-points.js';
 import type { GetBalance } from '../../core/usecases/get-balance.js';
 import type { GetPointHistory } from '../../core/usecases/get-point-history.js';
 import type { AuthenticatedEnv } from './authenticate.js';
-import { accessTokenSecurity, pathUser } from './authenticate.js';
+import { accessTokenSecurity, pathUser, UNAUTHENTICATED_RESPONSE } from './authenticate.js';
 import { errorResponses, IdempotencyKeyHeader, idParam, NextCursor, PageQuery } from './schemas.js';
 import { createRouter } from './validation.js';
 
@@ -52,7 +52,7 @@ const HistorySchema = z
   .openapi('PointHistory');
 
 const userErrors = {
-  401: 'UNAUTHENTICATED: no, malformed, expired or badly signed access token',
+  401: UNAUTHENTICATED_RESPONSE,
   403: "FORBIDDEN: another user's wallet",
 } as const;
 

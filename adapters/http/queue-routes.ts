@@ -7,7 +7,7 @@ import type { GetCurrentToken, QueueTokenView } from '../../core/usecases/queue/
 import type { IssueToken } from '../../core/usecases/queue/issue-token.js';
 import type { LeaveQueue } from '../../core/usecases/queue/leave-queue.js';
 import type { AuthenticatedEnv } from './authenticate.js';
-import { accessTokenSecurity, registerSecuritySchemes } from './authenticate.js';
+import { accessTokenSecurity, registerSecuritySchemes, UNAUTHENTICATED_RESPONSE } from './authenticate.js';
 import { errorResponses } from './schemas.js';
 import { createRouter } from './validation.js';
 
@@ -55,7 +55,7 @@ const CurrentTokenSchema = z
   ])
   .openapi('QueueToken');
 
-const unauthenticated = { 401: 'UNAUTHENTICATED: no, malformed, expired or badly signed access token' } as const;
+const unauthenticated = { 401: UNAUTHENTICATED_RESPONSE } as const;
 
 function routes(authenticated: MiddlewareHandler<AuthenticatedEnv>) {
   const issueRoute = createRoute({

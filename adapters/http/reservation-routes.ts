@@ -10,7 +10,7 @@ import type { PayReservation } from '../../core/usecases/reservations/pay-reserv
 import type { ReserveSeat } from '../../core/usecases/reservations/reserve-seat.js';
 import type { ListUserReservations } from '../../core/usecases/reservations/list-user-reservations.js';
 import type { AuthenticatedEnv } from './authenticate.js';
-import { accessTokenSecurity, pathUser, registerSecuritySchemes, saleSecurity } from './authenticate.js';
+import { accessTokenSecurity, pathUser, registerSecuritySchemes, saleSecurity, UNAUTHENTICATED_RESPONSE } from './authenticate.js';
 import { requireActiveToken, requirePaymentToken } from './require-active-token.js';
 import { errorResponses, IdempotencyKeyHeader, idParam, NextCursor, PageQuery } from './schemas.js';
 import { createRouter } from './validation.js';
@@ -67,9 +67,8 @@ const ReservationListSchema = z.object({ items: z.array(ReservationSchema), next
 
 const ReservationParams = z.object({ reservationId: idParam('reservationId', '0b6f3c5e-8a3e-4a55-9a57-1f8d2c4b7e21') });
 const UserParams = z.object({ userId: idParam('userId', 'me').openapi({ description: "the caller's own user id, or `me`" }) });
-const UNAUTHENTICATED = 'UNAUTHENTICATED (no, malformed, expired or badly signed access token)';
 const tokenErrors = {
-  401: `${UNAUTHENTICATED}; TOKEN_REQUIRED (no Queue-Token); TOKEN_INVALID (unknown, expired, spent, or another user's queue token)`,
+  401: `${UNAUTHENTICATED_RESPONSE}; TOKEN_REQUIRED (no Queue-Token); TOKEN_INVALID (unknown, expired, spent, or another user's queue token)`,
   403: 'TOKEN_NOT_ACTIVE (still waiting in the queue)',
 } as const;
 
@@ -104,7 +103,7 @@ function routes(
     request: { params: ReservationParams },
     responses: {
       200: { description: 'the reservation', content: { 'application/json': { schema: ReservationSchema } } },
-      ...errorResponses({ 401: UNAUTHENTICATED, 403: 'FORBIDDEN (not your reservation)', 404: 'NOT_FOUND: no such reservation' }),
+      ...errorResponses({ 401: UNAUTHENTICATED_RESPONSE, 403: 'FORBIDDEN (not your reservation)', 404: 'NOT_FOUND: no such reservation' }),
     },
   });
 
@@ -118,7 +117,7 @@ function routes(
     request: { params: UserParams, query: PageQuery },
     responses: {
       200: { description: 'one page of your reservations', content: { 'application/json': { schema: ReservationListSchema } } },
-      ...errorResponses({ 401: UNAUTHENTICATED, 403: "FORBIDDEN (another user's reservations)" }),
+      ...errorResponses({ 401: UNAUTHENTICATED_RESPONSE, 403: "FORBIDDEN (another user's reservations)" }),
     },
   });
 

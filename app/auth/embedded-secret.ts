@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MIN_SECRET_LENGTH } from '../../adapters/auth/jose-access-token-verifier.js';
 
 export const EMBEDDED_SECRET_FILE = 'auth-secret';
-
-/** The verifier refuses shorter HS256 secrets; a file holding one was not written by us. */
-const MIN_SECRET_LENGTH = 32;
 
 /**
  * The HS256 secret of the embedded default (no AUTH_* variable): made once
@@ -25,6 +23,7 @@ export async function loadOrCreateEmbeddedSecret(dataDir: string): Promise<strin
     content = await readFile(path, 'utf8');
   }
   const secret = content.trim();
+  // The verifier refuses shorter HS256 secrets; a file holding one was not written by us.
   if (secret.length < MIN_SECRET_LENGTH) {
     throw new Error(
       `${path} holds a secret of ${secret.length} characters; at least ${MIN_SECRET_LENGTH} are needed. ` +

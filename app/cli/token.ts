@@ -1,3 +1,4 @@
+import { MIN_SECRET_LENGTH } from '../../adapters/auth/jose-access-token-verifier.js';
 import { signAccessToken } from '../../adapters/auth/sign-access-token.js';
 import { ID_PATTERN, ID_RULE } from '../../core/domain/validation.js';
 import { loadOrCreateEmbeddedSecret } from '../auth/embedded-secret.js';
@@ -28,8 +29,8 @@ async function main(args: readonly string[]): Promise<number> {
   let token: string;
   const sharedSecret = variable('AUTH_JWT_SECRET');
   if (sharedSecret !== undefined) {
-    if (sharedSecret.length < 32) {
-      process.stderr.write('AUTH_JWT_SECRET must be at least 32 characters (the service refuses shorter ones)\n');
+    if (sharedSecret.length < MIN_SECRET_LENGTH) {
+      process.stderr.write(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters (the service refuses shorter ones)\n`);
       return 1;
     }
     const issuer = variable('AUTH_JWT_ISSUER');
