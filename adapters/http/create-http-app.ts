@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { NotFoundError, ValidationError } from '../../core/domain/errors.js';
 import type { AccessTokenVerifier } from '../../core/ports/access-token-verifier.port.js';
 import type { AdminDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
+import { mountApiDocs } from './api-docs.js';
 import type { CatalogDeps } from './catalog-routes.js';
 import { authenticate } from './authenticate.js';
 import { catalogRoutes } from './catalog-routes.js';
@@ -18,6 +18,8 @@ import type { PointsDeps } from './points-routes.js';
 import { pointsRoutes } from './points-routes.js';
 import type { QueueDeps } from './queue-routes.js';
 import { queueRoutes } from './queue-routes.js';
+import { serveOpenApiDocument } from './openapi-document.js';
+import { requestId } from './request-id.js';
 import { requestLogger } from './request-logger.js';
 import { requestTimeout } from './request-timeout.js';
 import type { ReservationDeps } from './reservation-routes.js';
@@ -49,6 +51,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createHttpApp(deps: HttpDeps): OpenAPIHono {
   const app = createRouter();
 
+  app.use(requestId());
   app.use(httpMetrics(deps.metrics));
   app.use(requestLogger(deps.logger));
   if (deps.requestTimeoutMs !== undefined) {
@@ -76,7 +79,7 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
   app.route('/', reservationRoutes(deps, authenticated));
   app.route('/', adminRoutes(deps));
 
-  app.doc('/openapi.json', {
+  serveOpenApiDocument(app, '/openapi.json', {
     openapi: '3.0.3',
     info: {
       title: 'Concert ticketing API',
@@ -85,7 +88,7 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
         'Every error answers {"error": {"code", "message"}}. Routes that act for a user need `Authorization: Bearer <access token>` (a JWT whose `sub` is the user); reserving and paying also need `Queue-Token: <your ACTIVE queue token>`. Embedded default: `npm run -s token -- <userId>` prints an access token.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  mountApiDocs(app, '/openapi.json');
 
   app.get('/', (c) => c.redirect('/docs'));
 

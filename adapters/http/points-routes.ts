@@ -7,7 +7,7 @@ import type { GetBalance } from '../../core/usecases/get-balance.js';
 import type { GetPointHistory } from '../../core/usecases/get-point-history.js';
 import type { AuthenticatedEnv } from './authenticate.js';
 import { accessTokenSecurity, pathUser, UNAUTHENTICATED_RESPONSE } from './authenticate.js';
-import { errorResponses, IdempotencyKeyHeader, idParam, NextCursor, PageQuery } from './schemas.js';
+import { errorResponses, IDEMPOTENT_REPLAYED_HEADER, IdempotencyKeyHeader, idParam, NextCursor, PageQuery } from './schemas.js';
 import { createRouter } from './validation.js';
 
 export interface PointsDeps {
@@ -85,7 +85,7 @@ function routes(authenticated: MiddlewareHandler<AuthenticatedEnv>) {
       body: { required: true, content: { 'application/json': { schema: ChargeSchema } } },
     },
     responses: {
-      200: { description: 'the new balance', content: { 'application/json': { schema: BalanceSchema } } },
+      200: { description: 'the new balance', headers: IDEMPOTENT_REPLAYED_HEADER, content: { 'application/json': { schema: BalanceSchema } } },
       ...errorResponses({
         ...userErrors,
         409: 'BALANCE_LIMIT_EXCEEDED; LOCK_BUSY (the wallet stayed busy); IDEMPOTENCY_KEY_REUSED (same key, other body); IDEMPOTENCY_IN_PROGRESS (same key still running, with Retry-After)',

@@ -12,7 +12,7 @@ import type { ListUserReservations } from '../../core/usecases/reservations/list
 import type { AuthenticatedEnv } from './authenticate.js';
 import { accessTokenSecurity, pathUser, registerSecuritySchemes, saleSecurity, UNAUTHENTICATED_RESPONSE } from './authenticate.js';
 import { requireActiveToken, requirePaymentToken } from './require-active-token.js';
-import { errorResponses, IdempotencyKeyHeader, idParam, NextCursor, PageQuery } from './schemas.js';
+import { errorResponses, IDEMPOTENT_REPLAYED_HEADER, IdempotencyKeyHeader, idParam, NextCursor, PageQuery } from './schemas.js';
 import { createRouter } from './validation.js';
 
 export interface ReservationDeps {
@@ -133,10 +133,10 @@ function routes(
     request: { params: ReservationParams, headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader }) },
     responses: {
       201: { description: 'the payment', content: { 'application/json': { schema: PaymentSchema } } },
-      200: { description: 'the same payment, replayed for a repeated Idempotency-Key', content: { 'application/json': { schema: PaymentSchema } } },
+      200: { description: 'the same payment, replayed for a repeated Idempotency-Key', headers: IDEMPOTENT_REPLAYED_HEADER, content: { 'application/json': { schema: PaymentSchema } } },
       ...errorResponses({
         ...tokenErrors,
-        401: `${tokenErrors[401]}; a spent token is let in only to replay its payment with the same Idempotency-Key`,
+        401: `${tokenErrors[401]} (a spent token is let in only to replay its payment with the same Idempotency-Key)`,
         403: `${tokenErrors[403]}; FORBIDDEN (not your reservation)`,
         404: 'NOT_FOUND: no such reservation',
         409: 'RESERVATION_EXPIRED; RESERVATION_NOT_PENDING (already paid); INSUFFICIENT_POINTS; LOCK_BUSY; IDEMPOTENCY_KEY_REUSED; IDEMPOTENCY_IN_PROGRESS (with Retry-After)',

@@ -1,7 +1,19 @@
 import { pino } from 'pino';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import { currentRequestId } from '../../adapters/http/request-id.js';
 import type { LogLevel } from '../config.js';
 
-export function createLogger(level: LogLevel): Logger {
-  return pino({ level, base: { service: 'concert-ticketing' } });
+/** Every line written while a request is served carries its `requestId` (the X-Request-Id it came with or was given). */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'concert-ticketing' },
+      mixin: () => {
+        const requestId = currentRequestId();
+        return requestId === undefined ? {} : { requestId };
+      },
+    },
+    destination,
+  );
 }

@@ -324,7 +324,6 @@ function describePointsApi(name: string, mode: 'embedded' | 'distributed', creat
         const doc = (await response.json()) as {
           openapi: string;
           paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
-          components: { schemas: Record<string, unknown> };
         };
         expect(doc.openapi).toMatch(/^3\./);
         expect(Object.keys(doc.paths)).toEqual(
@@ -340,7 +339,8 @@ function describePointsApi(name: string, mode: 'embedded' | 'distributed', creat
         ] as const) {
           expect((doc.paths[path]![method] as { security?: unknown }).security, path).toEqual([{ accessToken: [] }]);
         }
-        expect(doc.components.schemas).toHaveProperty('Error');
+        const conflict = doc.paths['/users/{userId}/points/charge']!.post!.responses['409'] as { content: { 'application/json': { schema: { properties: { error: { properties: { code: { enum: string[] } } } } } } } };
+        expect(conflict.content['application/json'].schema.properties.error.properties.code.enum).toContain('BALANCE_LIMIT_EXCEEDED');
       });
 
       it('GET /docs serves the browsable page', async () => {

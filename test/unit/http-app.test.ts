@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { JoseAccessTokenVerifier } from '../../adapters/auth/jose-access-token-verifier.js';
@@ -7,6 +6,7 @@ import type { HttpDeps } from '../../adapters/http/create-http-app.js';
 import { createHttpApp } from '../../adapters/http/create-http-app.js';
 import { MemoryLock } from '../../adapters/memory/memory-lock.js';
 import { MemoryTransactionManager } from '../../adapters/memory/memory-transaction.js';
+import { createLogger } from '../../app/observability/logger.js';
 import { DependencyUnavailableError } from '../../core/domain/errors.js';
 import { lockKeys } from '../../core/keys.js';
 import { systemClock } from '../../core/ports/clock.port.js';
@@ -27,7 +27,7 @@ function anApp(overrides: { tx?: TransactionPort; health?: HttpDeps['health']; h
   const lock = new MemoryLock(systemClock);
   const tx = overrides.tx ?? new MemoryTransactionManager();
   const logLines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = createLogger('info', { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
   const { issueToken, getCurrentToken, leaveQueue, requireActiveToken, expireToken, extendToken } = queueUseCases(systemClock);
   const app = createHttpApp({
     ...salesUseCases({ lock, tx, clock: systemClock, expireToken, extendToken }),
@@ -112,6 +112,39 @@ describe('HTTP adapter', () => {
     const { get, logLines } = anApp();
     await get('/users/u1/points', 'u1');
     expect(logLines.find((line) => line.msg === 'request')).toMatchObject({ method: 'GET', route: '/users/:userId/points', status: 200, ms: expect.any(Number) });
+  });
+
+  describe('X-Request-Id', () => {
+    it('keeps the id a request came with: returned, and on its log line', async () => {
+      const { app, as, logLines } = anApp();
+      const response = await app.request('/users/u1/points', { headers: { ...(await as('u1')), 'X-Request-Id': 'lb-7f3a.1' } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('X-Request-Id')).toBe('lb-7f3a.1');
+      expect(logLines.find((line) => line.msg === 'request')).toMatchObject({ requestId: 'lb-7f3a.1', route: '/users/:userId/points' });
+    });
+
+    it('logs the id on every line of that request, an unexpected error included, and on none outside it', async () => {
+      const broken: TransactionPort = { run: () => Promise.reject(new Error('a bug')), read: () => Promise.reject(new Error('a bug')), ping: async () => {} };
+      const { app, as, logLines } = anApp({ tx: broken });
+      const response = await app.request('/users/u1/points', { headers: { ...(await as('u1')), 'X-Request-Id': 'req-42' } });
+      expect(response.status).toBe(500);
+      expect(response.headers.get('X-Request-Id'), 'the error answer carries it too').toBe('req-42');
+      const lines = logLines.filter((line) => line.requestId === 'req-42');
+      expect(lines.map((line) => line.msg)).toEqual(['unexpected error', 'request failed']);
+      expect(logLines.every((line) => line.requestId === 'req-42')).toBe(true);
+    });
+
+    it('makes a new id when none or a malformed one is sent, a different one per request', async () => {
+      const { app, logLines } = anApp();
+      const ids: (string | null)[] = [];
+      for (const sent of [undefined, 'has spaces and "quotes"', 'x'.repeat(129)]) {
+        const response = await app.request('/concerts', sent === undefined ? {} : { headers: { 'X-Request-Id': sent } });
+        ids.push(response.headers.get('X-Request-Id'));
+      }
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(new Set(ids).size).toBe(3);
+      expect(logLines.map((line) => line.requestId)).toEqual(ids);
+    });
   });
 
   describe('access token', () => {
@@ -252,5 +285,44 @@ describe('GET /openapi.json: security', () => {
     const guarded = await documentOf(anApp({ metricsToken: 'metrics-token-0123' }).app);
     expect(guarded.components.securitySchemes?.metricsToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(guarded.paths['/metrics']!.get!.security).toEqual([{ metricsToken: [] }]);
+  });
+});
+
+describe('GET /openapi.json: answers', () => {
+  interface Response {
+    headers?: Record<string, unknown>;
+    content?: { 'application/json'?: { schema?: { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } } } };
+  }
+  async function responsesOf(path: string, method: string): Promise<Record<string, Response>> {
+    const doc = (await (await anApp().app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { responses: Record<string, Response> }>> };
+    return doc.paths[path]![method]!.responses;
+  }
+  const codesOf = (response: Response | undefined) => response?.content?.['application/json']?.schema?.properties?.error?.properties?.code?.enum;
+
+  it('lists, per route and status, exactly the error codes that answer can carry', async () => {
+    const charge = await responsesOf('/users/{userId}/points/charge', 'post');
+    expect(codesOf(charge['409'])).toEqual(['BALANCE_LIMIT_EXCEEDED', 'LOCK_BUSY', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS']);
+    expect(codesOf(charge['401'])).toEqual(['UNAUTHENTICATED']);
+    expect(codesOf(charge['400'])).toEqual(['VALIDATION_FAILED']);
+    const reserve = await responsesOf('/reservations', 'post');
+    expect(codesOf(reserve['401'])).toEqual(['UNAUTHENTICATED', 'TOKEN_REQUIRED', 'TOKEN_INVALID']);
+    expect(codesOf(reserve['409'])).toEqual(['SEAT_UNAVAILABLE', 'SEAT_LIMIT_REACHED', 'LOCK_BUSY']);
+  });
+
+  it('declares Retry-After where IDEMPOTENCY_IN_PROGRESS can answer, Idempotent-Replayed on replayable answers, X-Request-Id on every answer', async () => {
+    const charge = await responsesOf('/users/{userId}/points/charge', 'post');
+    expect(Object.keys(charge['409']!.headers ?? {})).toContain('Retry-After');
+    expect(Object.keys(charge['200']!.headers ?? {})).toContain('Idempotent-Replayed');
+    const payment = await responsesOf('/reservations/{reservationId}/payment', 'post');
+    expect(Object.keys(payment['409']!.headers ?? {})).toContain('Retry-After');
+    expect(Object.keys(payment['200']!.headers ?? {})).toContain('Idempotent-Replayed');
+    const reserve = await responsesOf('/reservations', 'post');
+    expect(Object.keys(reserve['409']!.headers ?? {})).not.toContain('Retry-After');
+    const doc = (await (await anApp().app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { responses: Record<string, Response> }>> };
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        for (const [status, response] of Object.entries(operation.responses)) expect(Object.keys(response.headers ?? {}), `${method} ${path} ${status}`).toContain('X-Request-Id');
+      }
+    }
   });
 });
