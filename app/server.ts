@@ -5,6 +5,8 @@ import type { Application } from './application.js';
 import { createApplication } from './application.js';
 import type { Config } from './config.js';
 import { InFlight } from './in-flight.js';
+import { createLogger } from './observability/logger.js';
+import { boundAddress, startingFields } from './startup-log.js';
 import { StartupError } from './startup-error.js';
 // The bounds and why they have their values: app/time-bounds.ts, "Shutdown".
 import { SHUTDOWN_CLOSE_MS, SHUTDOWN_DRAIN_MS } from './time-bounds.js';
@@ -46,6 +48,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     },
   });
   await listen(server, config.port);
+  const startLogger = createLogger(config.logLevel);
+  startLogger.info(startingFields(config), 'starting');
   try {
     application = await createApplication(config);
   } catch (error) {
@@ -56,9 +60,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     throw error;
   }
   const running = application;
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  running.logger.info({ url }, 'listening');
+  const address = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${address.port}`;
+  running.logger.info({ url, bound: boundAddress(address) }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
