@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { AuthVerification } from '../adapters/auth/jose-access-token-verifier.js';
 import { MIN_SECRET_LENGTH } from '../adapters/auth/jose-access-token-verifier.js';
 import { MAX_SEATS_PER_SCHEDULE } from '../core/domain/catalog.js';
+import type { SeatMapCacheStrategy } from '../core/usecases/catalog/catalog-cache.js';
+import { SEAT_MAP_CACHE_STRATEGIES } from '../core/usecases/catalog/catalog-cache.js';
 
 /**
  * The whole configuration, read once from the environment at start (API.md,
@@ -37,6 +39,10 @@ export interface Config {
   };
   /** How long a stored Idempotency-Key replays its answer before the purge job deletes it. */
   readonly idempotencyRetentionHours: number;
+  /** false: every catalog read goes to the database (to measure what the cache saves). */
+  readonly cacheEnabled: boolean;
+  /** How the seat maps and availabilities keep up with a sale's writes (DESIGN.md, "During a sale"); a tuning and bench knob. */
+  readonly seatMapCacheStrategy: SeatMapCacheStrategy;
   readonly logLevel: LogLevel;
 }
 
@@ -110,6 +116,8 @@ const EnvSchema = z.object({
   QUEUE_PRESENCE_TIMEOUT_SECONDS: optional(integer(1, 86_400)),
   // At least an hour: a client retrying a request that timed out must still get the stored answer.
   IDEMPOTENCY_RETENTION_HOURS: optional(integer(1, 8_760)),
+  CACHE_ENABLED: optional(boolean),
+  SEAT_MAP_CACHE_STRATEGY: optional(z.enum(SEAT_MAP_CACHE_STRATEGIES, { error: `must be one of ${SEAT_MAP_CACHE_STRATEGIES.join(', ')}` })),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
 });
 
@@ -151,6 +159,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       presenceTimeoutSeconds: e.QUEUE_PRESENCE_TIMEOUT_SECONDS ?? 120,
     },
     idempotencyRetentionHours: e.IDEMPOTENCY_RETENTION_HOURS ?? 24,
+    cacheEnabled: e.CACHE_ENABLED ?? true,
+    seatMapCacheStrategy: e.SEAT_MAP_CACHE_STRATEGY ?? 'refresh',
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }

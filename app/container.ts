@@ -14,6 +14,7 @@ import { createRedis } from '../adapters/redis/create-redis.js';
 import { RedisCache } from '../adapters/redis/redis-cache.js';
 import { RedisLock } from '../adapters/redis/redis-lock.js';
 import { RedisQueue } from '../adapters/redis/redis-queue.js';
+import { PassThroughCache } from '../adapters/system/pass-through-cache.js';
 import { RandomTokenGenerator } from '../adapters/system/random-token-generator.js';
 import { UuidGenerator } from '../adapters/system/uuid-generator.js';
 import type { Clock } from '../core/ports/clock.port.js';
@@ -47,7 +48,7 @@ import { ReserveSeat } from '../core/usecases/reservations/reserve-seat.js';
 import { loadOrCreateEmbeddedSecret } from './auth/embedded-secret.js';
 import type { Config } from './config.js';
 import { PeriodicJob } from './jobs/periodic-job.js';
-import { cacheBreakerMetrics, cacheEventCounter, cacheInvalidationFailureCounter } from './observability/cache-metrics.js';
+import { cacheBreakerMetrics, cacheInvalidationFailureCounter, cacheMetrics } from './observability/cache-metrics.js';
 import { InstrumentedLock } from './observability/instrumented-lock.js';
 import { createLogger } from './observability/logger.js';
 import { createMetricsRegistry } from './observability/metrics-registry.js';
@@ -82,14 +83,13 @@ export function observabilityModule(config: Config, options: ContainerOptions = 
   });
 }
 
-/** Embedded mode, one process: the in-process lock, queue and cache. */
+/** Embedded mode, one process: the in-process lock and queue (the cache: cacheModule). */
 export const embeddedModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.Lock).toResolvedValue((clock) => new MemoryLock(clock, { defaultLeaseMs: LOCK_LEASE_MS }), [TOKENS.Clock]);
   bind(TOKENS.Queue).toResolvedValue(() => new MemoryQueue());
-  bind(TOKENS.Cache).toResolvedValue((clock, metrics) => new MemoryCache(clock, cacheEventCounter(metrics)), [TOKENS.Clock, TOKENS.Metrics]);
 });
 
-/** Distributed mode: the lock, the queue and the cache in Redis, shared by every instance. */
+/** Distributed mode: the lock and the queue in Redis, shared by every instance (the cache: cacheModule). */
 export function redisModule(redisUrl: string, prefix: string): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(TOKENS.Redis)
@@ -99,11 +99,28 @@ export function redisModule(redisUrl: string, prefix: string): ContainerModule {
       });
     bind(TOKENS.Lock).toResolvedValue((redis) => new RedisLock(redis, { prefix, defaultLeaseMs: LOCK_LEASE_MS }), [TOKENS.Redis]);
     bind(TOKENS.Queue).toResolvedValue((redis) => new RedisQueue(redis, { prefix }), [TOKENS.Redis]);
-    bind(TOKENS.Cache).toResolvedValue((redis, metrics, logger) => observedRedisCache(redis, prefix, metrics, logger), [
-      TOKENS.Redis,
-      TOKENS.Metrics,
-      TOKENS.Logger,
-    ]);
+  });
+}
+
+/**
+ * The catalog cache: in Redis in distributed mode, in the process in
+ * embedded mode, and, with CACHE_ENABLED=false, none in either (every read
+ * loads, counted as a bypass and a load: the comparison the bench makes).
+ */
+export function cacheModule(config: Pick<Config, 'cacheEnabled' | 'redisUrl' | 'redisPrefix'>): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    if (!config.cacheEnabled) {
+      bind(TOKENS.Cache).toResolvedValue((metrics) => new PassThroughCache(cacheMetrics(metrics)), [TOKENS.Metrics]);
+    } else if (config.redisUrl === undefined) {
+      bind(TOKENS.Cache).toResolvedValue((clock, metrics) => new MemoryCache(clock, cacheMetrics(metrics)), [TOKENS.Clock, TOKENS.Metrics]);
+    } else {
+      const prefix = config.redisPrefix;
+      bind(TOKENS.Cache).toResolvedValue((redis, metrics, logger) => observedRedisCache(redis, prefix, metrics, logger), [
+        TOKENS.Redis,
+        TOKENS.Metrics,
+        TOKENS.Logger,
+      ]);
+    }
   });
 }
 
@@ -118,7 +135,7 @@ function observedRedisCache(redis: Redis, prefix: string, metrics: Registry, log
   let previous: BreakerState = 'closed';
   const cache = new RedisCache(redis, {
     prefix,
-    onEvent: cacheEventCounter(metrics),
+    ...cacheMetrics(metrics),
     onShortCircuit: breaker.onShortCircuit,
     breaker: {
       onStateChange: (state) => {
@@ -200,16 +217,17 @@ export const coreModule = new ContainerModule(({ bind }) => {
 /** Catalog and sales: browse, admin writes, reserve, pay, expire holds. */
 export const salesModule = new ContainerModule(({ bind }) => {
   bind(TOKENS.CatalogCache).toResolvedValue(
-    (cache, tx, logger, metrics) => {
+    (cache, tx, logger, metrics, config) => {
       const failed = cacheInvalidationFailureCounter(metrics);
       return new CatalogCache(cache, tx, {
+        strategy: config.seatMapCacheStrategy,
         onInvalidationFailed: (error) => {
           failed();
           logger.warn({ err: error }, 'write committed, but the catalog cache could not be invalidated in full; stale entries end on their TTL');
         },
       });
     },
-    [TOKENS.Cache, TOKENS.Transaction, TOKENS.Logger, TOKENS.Metrics],
+    [TOKENS.Cache, TOKENS.Transaction, TOKENS.Logger, TOKENS.Metrics, TOKENS.Config],
   );
   bind(TOKENS.ListConcerts).toResolvedValue((tx, cache) => new ListConcerts(tx, cache), [TOKENS.Transaction, TOKENS.CatalogCache]);
   bind(TOKENS.ListSchedules).toResolvedValue((tx, clock, cache) => new ListSchedules(tx, clock, cache), [
@@ -411,6 +429,7 @@ export async function buildContainer(config: Config, options: ContainerOptions =
   await container.load(
     observabilityModule(config, options),
     config.redisUrl === undefined ? embeddedModule : redisModule(config.redisUrl, config.redisPrefix),
+    cacheModule(config),
     kyselyModule(config),
     identityModule,
     coreModule,

@@ -34,8 +34,21 @@ export const lockKeys = {
   demoSeed: () => key('seed', 'demo-catalog'),
 } as const;
 
+/** The first part of each cache family's keys: the builders below and `cacheFamilyOf` both read it, so they cannot disagree. */
+const CACHE_KEY_HEADS = { concerts: 'concerts', schedules: 'concert', seats: 'schedule' } as const;
+
+/** A family of cache keys: the concert list, the schedules of one concert, the seat map of one schedule. */
+export type CacheFamily = keyof typeof CACHE_KEY_HEADS;
+export const CACHE_FAMILIES = Object.keys(CACHE_KEY_HEADS) as readonly CacheFamily[];
+
 export const cacheKeys = {
-  concerts: () => key('concerts', 'all'),
-  schedules: (concertId: string) => key('concert', concertId, 'schedules'),
-  seats: (scheduleId: string) => key('schedule', scheduleId, 'seats'),
-} as const;
+  concerts: () => key(CACHE_KEY_HEADS.concerts, 'all'),
+  schedules: (concertId: string) => key(CACHE_KEY_HEADS.schedules, concertId, 'schedules'),
+  seats: (scheduleId: string) => key(CACHE_KEY_HEADS.seats, scheduleId, 'seats'),
+} as const satisfies Record<CacheFamily, (...ids: string[]) => string>;
+
+/** The family of a key `cacheKeys` made, read from its first part (never escaped into another); undefined for any other key. */
+export function cacheFamilyOf(cacheKey: string): CacheFamily | undefined {
+  const head = cacheKey.split(':', 1)[0];
+  return CACHE_FAMILIES.find((family) => CACHE_KEY_HEADS[family] === head);
+}

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Concert, Schedule, ScheduleWithAvailability, Seat, SeatStatus } from '../../core/domain/catalog.js';
 import { NotFoundError } from '../../core/domain/errors.js';
-import type { CatalogRepository } from '../../core/ports/catalog.repository.js';
+import type { CatalogRepository, HoldScope } from '../../core/ports/catalog.repository.js';
 import type { Database } from './schema.js';
 
 /** A seat free at `now`, in SQL: AVAILABLE, or HELD by a hold that has ended. */
@@ -98,6 +98,22 @@ export class KyselyCatalogRepository implements CatalogRepository {
       .orderBy('seat_no')
       .execute();
     return rows.map((row) => toSeat(row, now));
+  }
+
+  async nextHoldEnd(scope: HoldScope, now: Date): Promise<Date | undefined> {
+    // One schedule's seats by its primary key's prefix, or a concert's through its schedules: at most a few thousand rows.
+    const row = await this.db
+      .selectFrom('seats')
+      .select(sql<Date | null>`min(seats.held_until)`.as('next'))
+      .where('seats.status', '=', 'HELD')
+      .where('seats.held_until', '>', now)
+      .where((eb) =>
+        'scheduleId' in scope
+          ? eb('seats.schedule_id', '=', scope.scheduleId)
+          : eb('seats.schedule_id', 'in', eb.selectFrom('schedules').select('schedules.id').where('schedules.concert_id', '=', scope.concertId)),
+      )
+      .executeTakeFirst();
+    return row?.next ?? undefined;
   }
 
   async findSeat(scheduleId: string, seatNo: number, now: Date): Promise<Seat | undefined> {

@@ -1,6 +1,6 @@
 import type { Concert, Schedule, ScheduleWithAvailability, Seat } from '../../core/domain/catalog.js';
 import { NotFoundError } from '../../core/domain/errors.js';
-import type { CatalogRepository } from '../../core/ports/catalog.repository.js';
+import type { CatalogRepository, HoldScope } from '../../core/ports/catalog.repository.js';
 import type { MemoryTransaction } from './memory-database.js';
 import type { SeatRow } from './memory-seat-repository.js';
 import { SEATS, seatKey, seatView } from './memory-seat-repository.js';
@@ -80,6 +80,18 @@ export class MemoryCatalogRepository implements CatalogRepository {
     await this.tick();
     const schedule = this.tx.read<Schedule>(SCHEDULES, scheduleId);
     return schedule === undefined ? [] : this.seatsOf(schedule, now);
+  }
+
+  async nextHoldEnd(scope: HoldScope, now: Date): Promise<Date | undefined> {
+    await this.tick();
+    const inScope = (row: SeatRow) =>
+      'scheduleId' in scope ? row.scheduleId === scope.scheduleId : this.tx.read<Schedule>(SCHEDULES, row.scheduleId)?.concertId === scope.concertId;
+    let next: Date | undefined;
+    for (const row of this.tx.rows<SeatRow>(SEATS)) {
+      if (row.status !== 'HELD' || row.heldUntil === undefined || row.heldUntil.getTime() <= now.getTime() || !inScope(row)) continue;
+      if (next === undefined || row.heldUntil.getTime() < next.getTime()) next = row.heldUntil;
+    }
+    return next;
   }
 
   async findSeat(scheduleId: string, seatNo: number, now: Date): Promise<Seat | undefined> {

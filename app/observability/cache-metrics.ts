@@ -1,18 +1,39 @@
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { CacheOperation } from '../../adapters/redis/redis-cache.js';
-import type { CacheEvent } from '../../core/ports/cache.port.js';
+import { cacheFamilyOf } from '../../core/keys.js';
+import type { CacheObserver } from '../../core/ports/cache.port.js';
 import type { BreakerState } from '../../core/support/circuit-breaker.js';
 
-/** cache_events_total{event=hit|miss|error}: the hit ratio, and how often the cache was bypassed because it failed. */
-export function cacheEventCounter(registry: Registry): (event: CacheEvent) => void {
-  const counter = new Counter({
+/** What a key outside the catalog's families (a test's) is labelled. */
+const OTHER_FAMILY = 'other';
+
+/**
+ * cache_events_total{family,event}: per key family (concerts, schedules,
+ * seats; from core/keys.ts), reads served fresh (hit), served stale while
+ * one reader reloads (stale), loaded or waited for (miss), failed open
+ * (error), or with the cache off (bypass). cache_loads_total{family}: the
+ * loads each instance actually ran; summed over instances, the database
+ * work of the read paths (the bench reads both).
+ */
+export function cacheMetrics(registry: Registry): Required<CacheObserver> {
+  const events = new Counter({
     name: 'cache_events_total',
-    help: 'Catalog cache reads served (hit), loaded (miss), or bypassed because the cache failed (error).',
-    labelNames: ['event'],
+    help: 'Catalog cache reads by key family: served fresh (hit), served stale while one reader reloads (stale), loaded or waited for (miss), failed open (error), cache off (bypass).',
+    labelNames: ['family', 'event'],
     registers: [registry],
   });
-  return (event) => counter.inc({ event });
+  const loads = new Counter({
+    name: 'cache_loads_total',
+    help: 'Database loads the catalog cache ran in this instance, by key family (misses, refreshes, reads that failed open or bypassed the cache).',
+    labelNames: ['family'],
+    registers: [registry],
+  });
+  const family = (key: string) => cacheFamilyOf(key) ?? OTHER_FAMILY;
+  return {
+    onEvent: (event, key) => events.inc({ family: family(key), event }),
+    onLoad: (key) => loads.inc({ family: family(key) }),
+  };
 }
 
 /** A number per state, so that a graph of the gauge shows when the cache was bypassed: 0 closed, 1 half-open, 2 open. */

@@ -12,6 +12,11 @@ export class SingleFlight {
     this.inFlight.set(key, started);
     return started;
   }
+
+  /** Whether a run of `key` is under way (a refresh then has nothing to add). */
+  running(key: string): boolean {
+    return this.inFlight.has(key);
+  }
 }
 
 /** A TTL shortened by up to 10 %, so that keys written together do not all expire together. */

@@ -1,8 +1,16 @@
 import { MemoryCache } from '../../adapters/memory/memory-cache.js';
+import type { CacheEvent } from '../../core/ports/cache.port.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { describeCacheContract } from './cache.contract.js';
+import { describeCacheContract, recording } from './cache.contract.js';
 
 describeCacheContract('memory', async () => {
   const clock = new ManualClock();
-  return { cache: new MemoryCache(clock), pass: async (ms) => clock.advance(ms), cleanup: async () => {} };
+  const events: CacheEvent[] = [];
+  return {
+    cache: new MemoryCache(clock, recording(events)),
+    events,
+    now: () => clock.now().getTime(),
+    pass: async (ms) => clock.advance(ms),
+    cleanup: async () => {},
+  };
 });

@@ -3,19 +3,27 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createRedis } from '../../adapters/redis/create-redis.js';
 import type { CacheOperation } from '../../adapters/redis/redis-cache.js';
+import { CACHE_LEASE } from '../../adapters/redis/cache-lease.js';
+import type { RedisCacheOptions } from '../../adapters/redis/redis-cache.js';
 import { CACHE_BREAKER, RedisCache } from '../../adapters/redis/redis-cache.js';
-import type { CacheEvent } from '../../core/ports/cache.port.js';
+import type { CacheEvent, CacheRead } from '../../core/ports/cache.port.js';
 import type { BreakerState } from '../../core/support/circuit-breaker.js';
 import { deferred } from '../support/deferred.js';
 import type { DrillRedisServer } from '../support/drill-redis-server.js';
 import { startDrillRedisServer } from '../support/drill-redis-server.js';
+import type { IsolatedRedis } from '../support/isolated-redis.js';
 import { createIsolatedRedis } from '../support/isolated-redis.js';
-import { describeCacheContract } from './cache.contract.js';
+import { describeCacheContract, recording } from './cache.contract.js';
+
+const READ: CacheRead<unknown> = { ttlMs: 60_000, version: 1 };
 
 describeCacheContract('redis', async () => {
   const isolated = createIsolatedRedis(inject('redisUrl'));
+  const events: CacheEvent[] = [];
   return {
-    cache: new RedisCache(isolated.redis, { prefix: isolated.prefix }),
+    cache: new RedisCache(isolated.redis, { prefix: isolated.prefix, ...recording(events) }),
+    events,
+    now: () => Date.now(),
     // Redis expires keys on its own clock: real time has to pass.
     pass: (ms) => sleep(ms),
     cleanup: isolated.cleanup,
@@ -28,7 +36,7 @@ describe('RedisCache when Redis is down', () => {
     const events: CacheEvent[] = [];
     const cache = new RedisCache(redis, { prefix: 'down:', onEvent: (event) => events.push(event) });
     try {
-      await expect(cache.getOrLoad('k', 1_000, async () => 'from the database')).resolves.toBe('from the database');
+      await expect(cache.getOrLoad('k', READ, async () => 'from the database')).resolves.toBe('from the database');
       await expect(cache.invalidate('k')).resolves.toBeUndefined();
       await expect(cache.ping()).rejects.toThrow();
       expect(events).toEqual(['error', 'error']);
@@ -41,8 +49,8 @@ describe('RedisCache when Redis is down', () => {
     const isolated = createIsolatedRedis(inject('redisUrl'));
     const cache = new RedisCache(isolated.redis, { prefix: isolated.prefix });
     try {
-      await cache.getOrLoad('k', 60_000, async () => ({ at: '2026-01-01T00:00:00.000Z', n: 1 }));
-      await expect(cache.getOrLoad('k', 60_000, async () => ({ at: 'other', n: 2 }))).resolves.toEqual({ at: '2026-01-01T00:00:00.000Z', n: 1 });
+      await cache.getOrLoad('k', READ, async () => ({ at: '2026-01-01T00:00:00.000Z', n: 1 }));
+      await expect(cache.getOrLoad('k', READ, async () => ({ at: 'other', n: 2 }))).resolves.toEqual({ at: '2026-01-01T00:00:00.000Z', n: 1 });
     } finally {
       await isolated.cleanup();
     }
@@ -98,17 +106,17 @@ describe('RedisCache behind its circuit breaker', () => {
     const deadline = Date.now() + 10_000;
     while (states.at(-1) !== 'closed') {
       if (Date.now() > deadline) throw new Error(`breaker still ${states.at(-1)} after 10 s`);
-      seen.push(await cache.getOrLoad(key, 60_000, load));
+      seen.push(await cache.getOrLoad(key, READ, load));
       await sleep(50); // the poll's interval; the loop waits for the condition above
     }
     return seen;
   };
 
   it('opens after two timeouts: later reads answer from the database at once, and the cache serves again once Redis does', async () => {
-    await cache.getOrLoad('k', 60_000, async () => 'cached');
+    await cache.getOrLoad('k', READ, async () => 'cached');
     server.pause();
     const reads = [];
-    for (let i = 0; i < 6; i++) reads.push(await timed(() => cache.getOrLoad('k', 60_000, async () => 'from the database')));
+    for (let i = 0; i < 6; i++) reads.push(await timed(() => cache.getOrLoad('k', READ, async () => 'from the database')));
     expect(reads.map((read) => read.value)).toEqual(Array(6).fill('from the database'));
     expect(CACHE_BREAKER.failureThreshold).toBe(2);
     for (const read of reads.slice(0, 2)) expect(read.ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS * 0.9);
@@ -119,14 +127,14 @@ describe('RedisCache behind its circuit breaker', () => {
 
     server.resume();
     await readUntilClosed('k', async () => 'from the database');
-    await expect(cache.getOrLoad('k', 60_000, async () => 'from the database')).resolves.toBe('cached');
+    await expect(cache.getOrLoad('k', READ, async () => 'from the database')).resolves.toBe('cached');
     expect(events.at(-1)).toBe('hit');
   });
 
   it('keeps an invalidation made while open and delivers it before anything is read from Redis again', async () => {
-    await cache.getOrLoad('seats', 60_000, async () => 'before the sale');
+    await cache.getOrLoad('seats', READ, async () => 'before the sale');
     server.pause();
-    for (let i = 0; i < CACHE_BREAKER.failureThreshold; i++) await cache.getOrLoad('other', 60_000, async () => 'x');
+    for (let i = 0; i < CACHE_BREAKER.failureThreshold; i++) await cache.getOrLoad('other', READ, async () => 'x');
     expect(states).toEqual(['open']);
 
     const { ms } = await timed(() => cache.invalidate('seats'));
@@ -138,12 +146,12 @@ describe('RedisCache behind its circuit breaker', () => {
     const seen = await readUntilClosed('seats', async () => 'after the sale');
     expect(seen.every((value) => value === 'after the sale')).toBe(true);
     expect(cache.undeliveredInvalidations).toBe(0);
-    await expect(cache.getOrLoad('seats', 60_000, async () => 'from the database')).resolves.toBe('after the sale');
+    await expect(cache.getOrLoad('seats', READ, async () => 'from the database')).resolves.toBe('after the sale');
   });
 
   it('does not store a load that an undelivered invalidation overtook, even across a Redis restart', async () => {
     const gate = deferred<string>();
-    const reader = cache.getOrLoad('seats', 60_000, () => gate.promise); // a miss: the generation is read now
+    const reader = cache.getOrLoad('seats', READ, () => gate.promise); // a miss: the generation is read now
     await server.stop();
     await cache.invalidate('seats'); // refused at once: owed
     expect(cache.undeliveredInvalidations).toBe(1);
@@ -155,7 +163,7 @@ describe('RedisCache behind its circuit breaker', () => {
     }
     gate.resolve('read before the write');
     await expect(reader).resolves.toBe('read before the write');
-    await expect(cache.getOrLoad('seats', 60_000, async () => 'fresh')).resolves.toBe('fresh');
+    await expect(cache.getOrLoad('seats', READ, async () => 'fresh')).resolves.toBe('fresh');
     expect(cache.undeliveredInvalidations).toBe(0);
   });
 
@@ -163,12 +171,104 @@ describe('RedisCache behind its circuit breaker', () => {
     await server.stop();
     try {
       const reads = [];
-      for (let i = 0; i < 4; i++) reads.push(await timed(() => cache.getOrLoad('k', 60_000, async () => 'db')));
+      for (let i = 0; i < 4; i++) reads.push(await timed(() => cache.getOrLoad('k', READ, async () => 'db')));
       expect(reads.every((read) => read.ms < QUICK_MS)).toBe(true);
       expect(states).toEqual(['open']);
       expect(shortCircuits).toEqual(['read', 'read']);
     } finally {
       await server.start();
     }
+  });
+});
+
+/**
+ * Two RedisCache objects on two clients and one prefix stand for two
+ * instances of the service: the lease must make them load a cold key once
+ * between them, and let a waiter load when the holder is gone or hangs.
+ */
+describe('RedisCache across instances (the lease)', () => {
+  let isolated: IsolatedRedis;
+  let other: Redis;
+  let loads: number;
+
+  beforeEach(() => {
+    isolated = createIsolatedRedis(inject('redisUrl'));
+    other = createRedis(inject('redisUrl'));
+    loads = 0;
+  });
+  afterEach(async () => {
+    other.disconnect();
+    await isolated.cleanup();
+  });
+
+  const instances = (options: Partial<RedisCacheOptions> = {}) =>
+    [isolated.redis, other].map((redis) => new RedisCache(redis, { prefix: isolated.prefix, ...options }));
+  /** A load that waits for `gate`, so that every reader has missed before it ends. */
+  const gatedLoad = (gate: Promise<string>) => async () => {
+    loads++;
+    return gate;
+  };
+  const leaseKey = (key: string) => `${isolated.prefix}cache-lease:${key}`;
+
+  it('N concurrent reads of a cold key across two instances make one load', async () => {
+    const gate = deferred<string>();
+    const reads = instances().flatMap((cache) => Array.from({ length: 20 }, () => cache.getOrLoad('cold', READ, gatedLoad(gate.promise))));
+    // Both instances have missed and one of them holds the lease: wait for it, not for a time.
+    const deadline = Date.now() + 5_000;
+    while ((await isolated.redis.exists(leaseKey('cold'))) === 0 && Date.now() < deadline) await sleep(5);
+    gate.resolve('loaded once');
+    await expect(Promise.all(reads)).resolves.toEqual(Array(40).fill('loaded once'));
+    expect(loads).toBe(1);
+  });
+
+  it('without the lease, the same reads make one load per instance (what the lease saves)', async () => {
+    const gate = deferred<string>();
+    const reads = instances({ lease: false }).flatMap((cache) => Array.from({ length: 20 }, () => cache.getOrLoad('cold', READ, gatedLoad(gate.promise))));
+    const deadline = Date.now() + 5_000;
+    while (loads < 2 && Date.now() < deadline) await sleep(5);
+    gate.resolve('loaded twice');
+    await Promise.all(reads);
+    expect(loads).toBe(2);
+  });
+
+  it('a waiter loads once the lease of a holder that died has expired', async () => {
+    const leaseMs = 300;
+    // A holder that took the lease and died: nobody will store or release.
+    await isolated.redis.set(leaseKey('k'), 'dead-holder', 'PX', leaseMs);
+    const [cache] = instances({ lease: { leaseMs, waitMs: 5_000 } });
+    const started = Date.now();
+    await expect(cache!.getOrLoad('k', READ, gatedLoad(Promise.resolve('by the waiter')))).resolves.toBe('by the waiter');
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(leaseMs * 0.8);
+    expect(waited).toBeLessThan(leaseMs + 1_000);
+    expect(loads).toBe(1);
+  });
+
+  it('a waiter loads itself once its wait bound has passed, a holder that hangs notwithstanding', async () => {
+    const waitMs = 200;
+    await isolated.redis.set(leaseKey('k'), 'hung-holder', 'PX', 60_000);
+    const [cache] = instances({ lease: { waitMs } });
+    const started = Date.now();
+    await expect(cache!.getOrLoad('k', READ, gatedLoad(Promise.resolve('by the waiter')))).resolves.toBe('by the waiter');
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(waitMs * 0.9);
+    expect(waited).toBeLessThan(CACHE_LEASE.leaseMs);
+    expect(loads).toBe(1);
+  });
+
+  it('a stale key read on both instances at once is reloaded by one reader; the others are served the stale entry', async () => {
+    const refreshing: CacheRead<unknown> = { ...READ, refreshMs: 100 };
+    const caches = instances();
+    await caches[0]!.getOrLoad('k', refreshing, async () => 'before');
+    await caches[1]!.invalidate('k');
+    const gate = deferred<string>();
+    const reads = caches.flatMap((cache) => Array.from({ length: 20 }, () => cache.getOrLoad('k', refreshing, gatedLoad(gate.promise))));
+    const deadline = Date.now() + 5_000;
+    while (loads < 1 && Date.now() < deadline) await sleep(5);
+    gate.resolve('after');
+    const values = await Promise.all(reads);
+    expect(loads).toBe(1);
+    expect(values.filter((value) => value === 'after')).toHaveLength(1);
+    expect(values.filter((value) => value === 'before')).toHaveLength(39);
   });
 });

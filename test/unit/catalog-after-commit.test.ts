@@ -12,7 +12,7 @@ import { MemoryLock } from '../../adapters/memory/memory-lock.js';
 import { MemoryTransactionManager } from '../../adapters/memory/memory-transaction.js';
 import { DependencyUnavailableError } from '../../core/domain/errors.js';
 import { cacheKeys } from '../../core/keys.js';
-import type { CachePort } from '../../core/ports/cache.port.js';
+import type { CachePort, CacheRead } from '../../core/ports/cache.port.js';
 import type { LockPort } from '../../core/ports/lock.port.js';
 import type { TransactionPort } from '../../core/ports/transaction.port.js';
 import { CatalogCache } from '../../core/usecases/catalog/catalog-cache.js';
@@ -41,8 +41,8 @@ class RecordingCache implements CachePort {
 
   constructor(private readonly inner: CachePort) {}
 
-  getOrLoad<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
-    return this.inner.getOrLoad(key, ttlMs, load);
+  getOrLoad<T>(key: string, read: CacheRead<T>, load: () => Promise<T>): Promise<T> {
+    return this.inner.getOrLoad(key, read, load);
   }
 
   async invalidate(...keys: string[]): Promise<void> {

@@ -9,7 +9,9 @@ import { MemoryCache } from '../../adapters/memory/memory-cache.js';
 import { MemoryLock } from '../../adapters/memory/memory-lock.js';
 import { MemoryTransactionManager } from '../../adapters/memory/memory-transaction.js';
 import type { CacheEvent } from '../../core/ports/cache.port.js';
-import { CATALOG_TTL_MS, CatalogCache } from '../../core/usecases/catalog/catalog-cache.js';
+import { REFRESH_BURST, staleLimitMs } from '../../core/support/cache-freshness.js';
+import type { SeatMapCacheStrategy } from '../../core/usecases/catalog/catalog-cache.js';
+import { CATALOG_TTL_MS, CatalogCache, SALE_TTL_MS, SEAT_MAP_REFRESH_MS } from '../../core/usecases/catalog/catalog-cache.js';
 import { aSchedule } from '../support/catalog-builders.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { queueUseCases } from '../support/queue-use-cases.js';
@@ -25,9 +27,17 @@ describe('catalog reads through the cache', () => {
     clock = new ManualClock();
     tx = new MemoryTransactionManager();
     events = [];
-    const catalogCache = new CatalogCache(new MemoryCache(clock, (event) => events.push(event)), tx);
-    uc = salesUseCases({ lock: new MemoryLock(clock), tx, clock, expireToken: queueUseCases(clock).expireToken, catalogCache });
+    uc = useCasesWith('delete');
   });
+
+  const useCasesWith = (strategy: SeatMapCacheStrategy) => {
+    const catalogCache = new CatalogCache(new MemoryCache(clock, { onEvent: (event) => events.push(event) }), tx, { strategy });
+    return salesUseCases({ lock: new MemoryLock(clock), tx, clock, expireToken: queueUseCases(clock).expireToken, catalogCache });
+  };
+  const reserve = (seatNo: number, scheduleId: string, userId = 'u1') =>
+    uc.reserveSeat.execute({ userId, token: `token-of-${userId}`, tokenExpiresAt: clock.now(), scheduleId, seatNo });
+  const statusOf = async (scheduleId: string, seatNo: number) => (await uc.getSeatMap.execute(scheduleId)).find((s) => s.seatNo === seatNo)?.status;
+  const availableOf = async (concertId: string) => (await uc.listSchedules.execute(concertId))[0]?.availableSeats;
 
   const sneakConcert = (id: string) => tx.run((uow) => uow.catalog.createConcert({ id, title: 'Sneaked', venue: 'Side door' }));
 
@@ -75,5 +85,55 @@ describe('catalog reads through the cache', () => {
     await expect(uc.listSchedules.execute('no-such-concert')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await sneakConcert('no-such-concert');
     await expect(uc.listSchedules.execute('no-such-concert')).resolves.toEqual([]);
+  });
+
+  it.each(['delete', 'refresh'] as const)('%s: a hold that ends by time shows at its end in the seat map and the availability, before any sweep', async (strategy) => {
+    uc = useCasesWith(strategy);
+    const schedule = await aSchedule(uc, { seatCount: 3 });
+    const reservation = await reserve(1, schedule.id);
+    await expect(statusOf(schedule.id, 1)).resolves.toBe('HELD');
+    await expect(availableOf(schedule.concertId)).resolves.toBe(2);
+    // The hold (60 s) is shorter than the availability's TTL (30 min): only its end can make the entry stale.
+    clock.advance(reservation.expiresAt.getTime() - clock.now().getTime());
+    await expect(statusOf(schedule.id, 1)).resolves.toBe('AVAILABLE');
+    await expect(availableOf(schedule.concertId)).resolves.toBe(3);
+  });
+
+  it('refresh: a quiet schedule shows each of a few writes at once (the burst of refresh tokens)', async () => {
+    uc = useCasesWith('refresh');
+    const schedule = await aSchedule(uc, { seatCount: 5 });
+    await expect(statusOf(schedule.id, 1)).resolves.toBe('AVAILABLE');
+    for (let seatNo = 1; seatNo < REFRESH_BURST; seatNo++) {
+      await reserve(seatNo, schedule.id, `u${seatNo}`);
+      await expect(statusOf(schedule.id, seatNo)).resolves.toBe('HELD');
+    }
+    expect(events).not.toContain('stale');
+  });
+
+  it('refresh: under a stream of writes, loads are bounded and each write shows within the stale limit', async () => {
+    uc = useCasesWith('refresh');
+    const schedule = await aSchedule(uc, { seatCount: 40 });
+    await statusOf(schedule.id, 1);
+    const loadsBefore = events.filter((event) => event === 'miss').length;
+    for (let seatNo = 1; seatNo <= 30; seatNo++) {
+      await reserve(seatNo, schedule.id, `u${seatNo}`);
+      await statusOf(schedule.id, seatNo);
+    }
+    const reloads = events.filter((event) => event === 'miss').length - loadsBefore;
+    expect(reloads).toBe(REFRESH_BURST);
+    // Served stale: the last hold is not shown yet, and is once the stale limit has passed.
+    await expect(statusOf(schedule.id, 30)).resolves.toBe('AVAILABLE');
+    clock.advance(staleLimitMs(SEAT_MAP_REFRESH_MS) + 1);
+    await expect(statusOf(schedule.id, 30)).resolves.toBe('HELD');
+  });
+
+  it('ttl: writes do not drop the seat map; it shows them once SALE_TTL_MS has passed', async () => {
+    uc = useCasesWith('ttl');
+    const schedule = await aSchedule(uc, { seatCount: 3 });
+    await expect(statusOf(schedule.id, 1)).resolves.toBe('AVAILABLE');
+    await reserve(1, schedule.id);
+    await expect(statusOf(schedule.id, 1)).resolves.toBe('AVAILABLE');
+    clock.advance(SALE_TTL_MS);
+    await expect(statusOf(schedule.id, 1)).resolves.toBe('HELD');
   });
 });

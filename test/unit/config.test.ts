@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       maxSeatsPerUser: 4,
       queue: { activeMax: 100, admitIntervalMs: 1_000, tokenTtlSeconds: 600, presenceTimeoutSeconds: 120 },
       idempotencyRetentionHours: 24,
+      cacheEnabled: true,
+      seatMapCacheStrategy: 'refresh',
       logLevel: 'info',
     });
   });
@@ -59,6 +61,8 @@ describe('loadConfig', () => {
       QUEUE_TOKEN_TTL_SECONDS: '120',
       QUEUE_PRESENCE_TIMEOUT_SECONDS: '30',
       IDEMPOTENCY_RETENTION_HOURS: '48',
+      CACHE_ENABLED: 'false',
+      SEAT_MAP_CACHE_STRATEGY: 'ttl',
       LOG_LEVEL: 'debug',
     });
     expect(config).toEqual({
@@ -76,6 +80,8 @@ describe('loadConfig', () => {
       maxSeatsPerUser: 2,
       queue: { activeMax: 5, admitIntervalMs: 250, tokenTtlSeconds: 120, presenceTimeoutSeconds: 30 },
       idempotencyRetentionHours: 48,
+      cacheEnabled: false,
+      seatMapCacheStrategy: 'ttl',
       logLevel: 'debug',
     });
   });
@@ -217,6 +223,8 @@ describe('loadConfig', () => {
     ['IDEMPOTENCY_RETENTION_HOURS', '1.5'],
     ['IDEMPOTENCY_RETENTION_HOURS', '24h'],
     ['LOG_LEVEL', 'verbose'],
+    ['CACHE_ENABLED', 'off'],
+    ['SEAT_MAP_CACHE_STRATEGY', 'write-through'],
   ])('refuses %s=%j with a message naming the variable', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

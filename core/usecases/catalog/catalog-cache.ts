@@ -1,6 +1,6 @@
 import type { Concert, ScheduleWithAvailability, Seat } from '../../domain/catalog.js';
 import { cacheKeys } from '../../keys.js';
-import type { CachePort } from '../../ports/cache.port.js';
+import type { CachePort, CacheRead } from '../../ports/cache.port.js';
 import type { TransactionPort } from '../../ports/transaction.port.js';
 
 /** DESIGN.md's cache table: how long each read may be served from the cache. */
@@ -9,6 +9,90 @@ export const CATALOG_TTL_MS = {
   schedules: 30 * 60_000,
   seats: 10_000,
 } as const;
+
+/**
+ * The shape of each family's cached value. Bump one with any change to what
+ * is stored under it: an entry of another version is never read (the cache
+ * keeps them apart), so a deploy never reads an old shape as the new one.
+ */
+export const CATALOG_SHAPE_VERSION = {
+  concerts: 1,
+  // 2: the view with the end of its first hold ({ view, holdsEndAt }).
+  schedules: 2,
+  seats: 2,
+} as const;
+
+/**
+ * How seat maps and availabilities keep up with a sale (DESIGN.md, "During
+ * a sale"); SEAT_MAP_CACHE_STRATEGY, a tuning and bench knob.
+ * - `delete`: every hold, sale and release drops them; the next read loads
+ *   (single-flight across the cluster). Loads follow the write rate.
+ * - `ttl`: nothing drops them; they live SALE_TTL_MS. At most one load per
+ *   key per SALE_TTL_MS across the cluster; changes show within it.
+ * - `refresh`: a write marks them stale and leaves them; stale entries are
+ *   served while one reader in the cluster reloads, at most one reload per
+ *   key per SEAT_MAP_REFRESH_MS. Loads per key bounded whatever the read
+ *   and write rates; changes show within 2 × SEAT_MAP_REFRESH_MS.
+ */
+export const SEAT_MAP_CACHE_STRATEGIES = ['delete', 'ttl', 'refresh'] as const;
+export type SeatMapCacheStrategy = (typeof SEAT_MAP_CACHE_STRATEGIES)[number];
+
+/** The `ttl` strategy's life of a seat map or availability: nothing drops them, so this is their staleness. */
+export const SALE_TTL_MS = 1_000;
+
+/**
+ * The `refresh` strategy's interval: one reload of a key per 250 ms across
+ * the cluster, so at most 4 refreshes a second, and a served entry at most
+ * 500 ms old (core/support/cache-freshness.ts): well inside the 1 s bound.
+ */
+export const SEAT_MAP_REFRESH_MS = 250;
+
+/** A view of seat states as cached: with when the first hold it shows ends (epoch ms), when it goes stale by itself. */
+interface HoldBound<T> {
+  readonly view: T;
+  readonly holdsEndAt: number | null;
+}
+
+/** What a seat map or availability load answers: the view, and the end of the first hold in it, if any. */
+export interface HoldBoundLoad<T> {
+  readonly view: T;
+  readonly nextHoldEnd: Date | undefined;
+}
+
+interface SaleReads {
+  readonly schedules: CacheRead<HoldBound<ScheduleWithAvailability[]>>;
+  readonly seats: CacheRead<HoldBound<Seat[]>>;
+  /** Whether a hold, sale or release tells the cache. */
+  readonly seatChangeInvalidates: boolean;
+}
+
+const holdsEnd = (value: HoldBound<unknown>) => value.holdsEndAt ?? undefined;
+
+function saleReads(strategy: SeatMapCacheStrategy): SaleReads {
+  switch (strategy) {
+    case 'delete':
+      return {
+        schedules: { ttlMs: CATALOG_TTL_MS.schedules, version: CATALOG_SHAPE_VERSION.schedules, staleAt: holdsEnd },
+        seats: { ttlMs: CATALOG_TTL_MS.seats, version: CATALOG_SHAPE_VERSION.seats, staleAt: holdsEnd },
+        seatChangeInvalidates: true,
+      };
+    case 'ttl':
+      // The TTL alone bounds staleness, a hold's end included: no stale time, or each hold end would cost a load.
+      return {
+        schedules: { ttlMs: SALE_TTL_MS, version: CATALOG_SHAPE_VERSION.schedules },
+        seats: { ttlMs: SALE_TTL_MS, version: CATALOG_SHAPE_VERSION.seats },
+        seatChangeInvalidates: false,
+      };
+    case 'refresh':
+      return {
+        schedules: { ttlMs: CATALOG_TTL_MS.schedules, version: CATALOG_SHAPE_VERSION.schedules, staleAt: holdsEnd, refreshMs: SEAT_MAP_REFRESH_MS },
+        seats: { ttlMs: CATALOG_TTL_MS.seats, version: CATALOG_SHAPE_VERSION.seats, staleAt: holdsEnd, refreshMs: SEAT_MAP_REFRESH_MS },
+        seatChangeInvalidates: true,
+      };
+  }
+}
+
+const CONCERTS_READ: CacheRead<Concert[]> = { ttlMs: CATALOG_TTL_MS.concerts, version: CATALOG_SHAPE_VERSION.concerts };
 
 /** Schedules seen; past this, the memo starts again (it only saves a lookup). */
 const MEMO_LIMIT = 10_000;
@@ -20,6 +104,8 @@ export interface CatalogCacheOptions {
    * stands, and what stays cached is bounded by its TTL.
    */
   readonly onInvalidationFailed?: (error: unknown) => void;
+  /** `refresh` unless told. */
+  readonly strategy?: SeatMapCacheStrategy;
 }
 
 /**
@@ -35,26 +121,29 @@ export interface CatalogCacheOptions {
 export class CatalogCache {
   /** Which concert a schedule belongs to: that never changes, so it is remembered. */
   private readonly concertOfSchedule = new Map<string, string>();
+  private readonly reads: SaleReads;
 
   constructor(
     private readonly cache: CachePort,
     private readonly tx: TransactionPort,
     private readonly options: CatalogCacheOptions = {},
-  ) {}
+  ) {
+    this.reads = saleReads(options.strategy ?? 'refresh');
+  }
 
   concerts(load: () => Promise<Concert[]>): Promise<Concert[]> {
-    return this.cache.getOrLoad(cacheKeys.concerts(), CATALOG_TTL_MS.concerts, load);
+    return this.cache.getOrLoad(cacheKeys.concerts(), CONCERTS_READ, load);
   }
 
-  async schedules(concertId: string, load: () => Promise<ScheduleWithAvailability[]>): Promise<ScheduleWithAvailability[]> {
-    const schedules = await this.cache.getOrLoad(cacheKeys.schedules(concertId), CATALOG_TTL_MS.schedules, load);
+  async schedules(concertId: string, load: () => Promise<HoldBoundLoad<ScheduleWithAvailability[]>>): Promise<ScheduleWithAvailability[]> {
+    const { view } = await this.cache.getOrLoad(cacheKeys.schedules(concertId), this.reads.schedules, () => holdBound(load));
     // Learnt here for free: a seat change of these schedules then needs no database read after its commit.
-    for (const schedule of schedules) this.remember(schedule.id, schedule.concertId);
-    return schedules.map((schedule) => ({ ...schedule, startsAt: new Date(schedule.startsAt) }));
+    for (const schedule of view) this.remember(schedule.id, schedule.concertId);
+    return view.map((schedule) => ({ ...schedule, startsAt: new Date(schedule.startsAt) }));
   }
 
-  seats(scheduleId: string, load: () => Promise<Seat[]>): Promise<Seat[]> {
-    return this.cache.getOrLoad(cacheKeys.seats(scheduleId), CATALOG_TTL_MS.seats, load);
+  async seats(scheduleId: string, load: () => Promise<HoldBoundLoad<Seat[]>>): Promise<Seat[]> {
+    return (await this.cache.getOrLoad(cacheKeys.seats(scheduleId), this.reads.seats, () => holdBound(load))).view;
   }
 
   concertAdded(): Promise<void> {
@@ -67,11 +156,12 @@ export class CatalogCache {
 
   /**
    * A seat was held, sold or released: its seat map and its concert's
-   * availability are stale. The seat map is dropped even when the concert
+   * availability are stale (under `ttl`, they are left to their short TTL). The seat map is dropped even when the concert
    * cannot be read (the database failed right after the commit); the
    * availability then waits for its TTL, and the failure is reported.
    */
   async seatChanged(scheduleId: string): Promise<void> {
+    if (!this.reads.seatChangeInvalidates) return;
     const keys = [cacheKeys.seats(scheduleId)];
     try {
       const concertId = await this.concertOf(scheduleId);
@@ -113,4 +203,9 @@ export class CatalogCache {
     if (this.concertOfSchedule.size >= MEMO_LIMIT) this.concertOfSchedule.clear();
     this.concertOfSchedule.set(scheduleId, concertId);
   }
+}
+
+async function holdBound<T>(load: () => Promise<HoldBoundLoad<T>>): Promise<HoldBound<T>> {
+  const { view, nextHoldEnd } = await load();
+  return { view, holdsEndAt: nextHoldEnd?.getTime() ?? null };
 }

@@ -7,9 +7,10 @@ import type { CatalogCache } from './catalog-cache.js';
 
 /**
  * The seats of a schedule as a buyer sees them now: a hold that has ended
- * shows AVAILABLE. Served from the cache for 10 s at most, dropped when a
- * seat is held, sold or released; a stale map can only show a seat that
- * then answers 409 (writes never read the cache).
+ * shows AVAILABLE. Served from the cache, which keeps it within 1 s of
+ * the holds, sales and releases committed and of the holds that ended
+ * (CatalogCache, SEAT_MAP_CACHE_STRATEGY); a stale map can only show a seat
+ * that then answers 409 (writes never read the cache).
  */
 export class GetSeatMap {
   constructor(
@@ -23,7 +24,11 @@ export class GetSeatMap {
     return this.cache.seats(scheduleId, () =>
       this.tx.read(async (uow) => {
         if ((await uow.catalog.findSchedule(scheduleId)) === undefined) throw new NotFoundError(`no schedule ${scheduleId}`);
-        return uow.catalog.seatMap(scheduleId, this.clock.now());
+        const now = this.clock.now();
+        const seats = await uow.catalog.seatMap(scheduleId, now);
+        // Only a map that shows a hold can go stale without a write: when that hold ends.
+        const nextHoldEnd = seats.some((seat) => seat.status === 'HELD') ? await uow.catalog.nextHoldEnd({ scheduleId }, now) : undefined;
+        return { view: seats, nextHoldEnd };
       }),
     );
   }
