@@ -115,6 +115,7 @@ describe('kysely on postgres: server-side waits and migrations', () => {
         '0002-catalog-reservations',
         '0003-seat-limit-and-paging',
         '0004-idempotency-keys-created-at',
+        '0005-reservations-pending-by-user',
       ]);
     } finally {
       await Promise.all(instances.map((instance) => instance.destroy()));

@@ -3,6 +3,7 @@ import * as points from './0001-points.js';
 import * as catalogReservations from './0002-catalog-reservations.js';
 import * as seatLimitAndPaging from './0003-seat-limit-and-paging.js';
 import * as idempotencyKeysCreatedAt from './0004-idempotency-keys-created-at.js';
+import * as reservationsPendingByUser from './0005-reservations-pending-by-user.js';
 
 /**
  * Migrations listed in code, not read from a folder: FileMigrationProvider
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0002-catalog-reservations': catalogReservations,
   '0003-seat-limit-and-paging': seatLimitAndPaging,
   '0004-idempotency-keys-created-at': idempotencyKeysCreatedAt,
+  '0005-reservations-pending-by-user': reservationsPendingByUser,
 };
 
 export const migrationProvider: MigrationProvider = {
