@@ -7,7 +7,7 @@
  * end is one Outcome.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BuyerApi, Reservation } from './api.js';
+import type { BuyerApi, Payment, Reply, Reservation } from './api.js';
 import type { Outcome, Phase } from './outcomes.js';
 import type { Random } from './random.js';
 import type { ServiceClient } from './service-client.js';
@@ -42,7 +42,11 @@ export interface BuyerContext {
 const POLL_MS = 1_000;
 /** Every this many polls a waiter also looks at the seats (the waiting page's sold-out banner), and gives up on a sold-out show. */
 const MAP_EVERY_POLLS = 3;
-/** Places in line a buyer may lose (dropped as absent after a long outage, a Redis without persistence) before giving up. */
+/**
+ * Places in line a buyer may lose (dropped as absent after a long outage, a
+ * Redis that came back empty, a token that expired while paying) before
+ * giving up.
+ */
 const MAX_REQUEUES = 3;
 /** A waiter who walks away asks this many times at most before they stop. */
 const MAX_POLLS_BEFORE_WALKING = 2;
@@ -72,6 +76,8 @@ class Buyer {
   private readonly holds = new Map<string, Reservation>();
   /** Some seat this buyer tried was taken by someone else. */
   private raced = false;
+  /** Places in line lost so far, over the buyer's whole life (MAX_REQUEUES). */
+  private requeues = 0;
 
   constructor(
     private readonly context: BuyerContext,
@@ -128,7 +134,6 @@ class Buyer {
    * ACTIVE slot they were given stays taken until it expires.
    */
   private async waitInLine(pollsBeforeLeaving: number): Promise<'admitted' | Outcome> {
-    let requeues = 0;
     for (let poll = 0; ; poll++) {
       if (poll >= pollsBeforeLeaving) return { kind: 'walked away' };
       const reply = await this.api.currentToken();
@@ -144,8 +149,7 @@ class Buyer {
         }
       } else if (reply.status === 404) {
         // The line no longer knows this buyer's token: queue again, at the back.
-        if (++requeues > MAX_REQUEUES) throw new GiveUp('lost the place in line more than 3 times');
-        this.context.tally.requeued++;
+        this.countRequeue();
         await this.takeToken();
         continue;
       } else {
@@ -167,9 +171,11 @@ class Buyer {
       const sale = await this.lookAtSale();
       if (sale.open.length > 0) {
         const scheduleId = sale.open[this.rng.int(0, sale.open.length - 1)]!;
-        const trouble = await this.tryReserve(scheduleId, want);
+        const stopped = await this.tryReserve(scheduleId, want);
+        // Sold out while back in line: every seat is SOLD, so any hold of this buyer's has ended.
+        if (typeof stopped === 'object') return stopped;
         if (this.holds.size > 0) return undefined;
-        if (trouble !== undefined) throw new GiveUp(trouble);
+        if (stopped !== undefined) throw new GiveUp(stopped);
       } else if (sale.soldOut) {
         return { kind: 'lost race', reason: this.raced ? 'seat taken' : 'sold out when admitted' };
       }
@@ -179,8 +185,12 @@ class Buyer {
     }
   }
 
-  /** One pass over a fresh seat map; returns what stopped it if that was not a lost race. */
-  private async tryReserve(scheduleId: string, want: number): Promise<string | undefined> {
+  /**
+   * One pass over a fresh seat map; returns what stopped it if that was not
+   * a lost race: trouble to give up on, or the outcome of a buyer who lost
+   * their place in line and found the show sold out when queueing again.
+   */
+  private async tryReserve(scheduleId: string, want: number): Promise<string | Outcome | undefined> {
     const map = await this.api.seatMap(scheduleId);
     if (!map.ok) throw new GiveUp(`GET /schedules/{id}/seats: ${map.status} ${map.code ?? ''}`);
     const free = this.rng.shuffled(map.value.seats.filter((seat) => seat.status === 'AVAILABLE'));
@@ -199,6 +209,11 @@ class Buyer {
       if (isRaceCode(reply.code)) {
         this.raced = true;
         continue;
+      }
+      if (reply.code === 'TOKEN_INVALID') {
+        // The line lost the token (a Redis that came back empty, or it expired): queue again, then a fresh map.
+        if (!(await this.rejoin())) return { kind: 'lost race', reason: 'sold out while in line' };
+        break;
       }
       // At the limit with fewer holds than that known: a reserve whose answer was lost did hold a seat.
       if (reply.code === 'SEAT_LIMIT_REACHED') ambiguous = true;
@@ -229,9 +244,17 @@ class Buyer {
     let bought = 0;
     let ranOut = 0;
     let failure: string | undefined;
+    // Sold out while this buyer queued again: every seat is SOLD, so the holds not yet paid have ended.
+    let soldOutMeanwhile = false;
     for (const hold of holds) {
-      const paid = await this.api.pay(this.activeToken(), hold.reservationId, `pay-${hold.reservationId}`);
       this.holds.delete(hold.reservationId);
+      const paid = soldOutMeanwhile ? undefined : await this.payOne(hold);
+      if (paid === undefined) {
+        soldOutMeanwhile = true;
+        this.context.tally.held--;
+        ranOut++;
+        continue;
+      }
       if (paid.ok) {
         bought++;
         this.context.tally.paid({ paymentId: paid.value.paymentId, reservationId: hold.reservationId, userId: this.api.userId });
@@ -242,7 +265,7 @@ class Buyer {
       else failure ??= `POST /reservations/{id}/payment: ${paid.status} ${paid.code ?? ''}`;
     }
     // Paying the last PENDING hold spends the token; with anything left unpaid it is still ours to give back.
-    if (bought < holds.length) await this.leave();
+    if (bought < holds.length && !soldOutMeanwhile) await this.leave();
     if (bought > 0) return { kind: 'bought', seats: bought, ranOut };
     if (failure === undefined) return { kind: 'hold ran out', reason: 'paid too late', seats: ranOut };
     return { kind: 'errored', reason: failure };
@@ -262,6 +285,42 @@ class Buyer {
     }
     await this.leave();
     return { kind: 'hold ran out', reason: 'abandoned', seats: holds.length };
+  }
+
+  /**
+   * Pays one hold; when the line has lost the token, queues again and pays
+   * with the new one (the same Idempotency-Key: never twice). Undefined when
+   * the show sold out while the buyer was back in line.
+   */
+  private async payOne(hold: Reservation): Promise<Reply<Payment> | undefined> {
+    const pay = () => this.api.pay(this.activeToken(), hold.reservationId, `pay-${hold.reservationId}`);
+    let paid = await pay();
+    while (!paid.ok && paid.code === 'TOKEN_INVALID') {
+      if (!(await this.rejoin())) return undefined;
+      paid = await pay();
+    }
+    return paid;
+  }
+
+  /**
+   * The line no longer knows this buyer's token (401 TOKEN_INVALID while
+   * shopping or paying): take a new one at the back and wait to be admitted
+   * again, as a person sent back to the queue page would. False when the
+   * show sold out meanwhile (the buyer has then left the line).
+   */
+  private async rejoin(): Promise<boolean> {
+    this.countRequeue();
+    const phase = this.phase;
+    this.phase = 'in line';
+    await this.takeToken();
+    const admitted = await this.waitInLine(Number.POSITIVE_INFINITY);
+    this.phase = phase;
+    return admitted === 'admitted';
+  }
+
+  private countRequeue(): void {
+    if (++this.requeues > MAX_REQUEUES) throw new GiveUp(`lost the place in line more than ${MAX_REQUEUES} times`);
+    this.context.tally.requeued++;
   }
 
   private async soldOut(): Promise<boolean> {

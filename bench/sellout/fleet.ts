@@ -1,24 +1,22 @@
 /**
  * The deployment under sale, as docker-compose shapes it but as local
- * processes: N service instances (bench/serve.ts, the real service
- * configured from the environment) on one Postgres and one Redis. Isolated
- * like `npm run bench`: a database of its own (created, then dropped) and a
- * Redis key prefix of its own (its keys deleted), or, for the redis-restart
- * fault, a redis-server of its own. One AUTH_JWT_SECRET and ADMIN_TOKEN,
- * new each run.
+ * processes: N service instances (app/main.ts, the real service configured
+ * from the environment: bench/sellout/instance.ts) on one Postgres and one
+ * Redis. Isolated like `npm run bench`: a database of its own (created,
+ * then dropped) and a Redis key prefix of its own (its keys deleted), or,
+ * for a Redis fault, a redis-server of its own. One AUTH_JWT_SECRET and
+ * ADMIN_TOKEN, new each run.
  */
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { Child } from '../support.js';
-import { startChild } from '../support.js';
-import type { SelloutOptions } from './options.js';
-// The drills' own redis-server: the same restartable, AOF-persisted server a fault needs here.
+import type { FaultKind, SelloutOptions } from './options.js';
+import { REDIS_FAULTS } from './options.js';
+import type { Exit, Instance } from './instance.js';
+import { startInstance } from './instance.js';
+// The drills' own redis-server: the same restartable, pausable, AOF-persisted (or not) server a fault needs here.
 import type { DrillRedisServer as OwnRedis } from '../../test/support/drill-redis-server.js';
 import { startDrillRedisServer } from '../../test/support/drill-redis-server.js';
-
-const SERVE = fileURLToPath(new URL('../serve.ts', import.meta.url));
 
 /** What every instance is configured with, beyond the connections; the summary prints it. */
 export interface ServiceSettings {
@@ -58,10 +56,14 @@ export interface Fleet {
   readonly adminToken: string;
   readonly authSecret: string;
   readonly settings: ServiceSettings;
-  /** The sell-out's own redis-server (redis-restart only). */
+  /** The sell-out's own redis-server (Redis faults only). */
   readonly ownRedis: OwnRedis | undefined;
-  /** SIGKILL to one instance: no shutdown, its connections reset, its locks left to their leases. */
-  kill(index: number): void;
+  /**
+   * Sends `signal` to one instance and resolves when it has exited: SIGKILL
+   * (no shutdown, its connections reset, its locks left to their leases) or
+   * SIGTERM (its own bounded stop).
+   */
+  signal(index: number, signal: NodeJS.Signals): Promise<Exit>;
   /** Stops every instance still running (SIGTERM: they drain and close). */
   stopInstances(): Promise<void>;
   /** Stops the instances, then drops the database and the Redis keys (or the own server). Once, however the run ended. */
@@ -75,7 +77,7 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
   const databaseName = `sellout_${id}`;
   const prefix = `sellout_${id}:`;
   const settings = serviceSettings(options);
-  const children: Child[] = [];
+  const children: Instance[] = [];
   let ownRedis: OwnRedis | undefined;
   let databaseCreated = false;
 
@@ -95,12 +97,12 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
     await withAdmin(options.databaseUrl, (admin) => admin.query(`create database ${databaseName}`));
     databaseCreated = true;
     const databaseUrl = withDatabase(options.databaseUrl, databaseName);
-    if (options.fault === 'redis-restart') ownRedis = await startDrillRedisServer({ persistence: 'aof' });
+    if (REDIS_FAULTS.includes(options.fault)) ownRedis = await startDrillRedisServer({ persistence: redisPersistence(options.fault) });
     const redisUrl = ownRedis?.url ?? options.redisUrl;
     const adminToken = randomBytes(16).toString('hex');
     // 64 hex characters, 256 bits: the identity provider's key for this run only.
     const authSecret = randomBytes(32).toString('hex');
-    log(`database ${databaseName}, Redis ${ownRedis === undefined ? `prefix ${prefix}` : `of its own on port ${ownRedis.port} (AOF)`}; starting ${options.instances} instances`);
+    log(`database ${databaseName}, Redis ${ownRedis === undefined ? `prefix ${prefix}` : `of its own on port ${ownRedis.port} (${redisPersistence(options.fault) === 'aof' ? 'AOF' : 'no persistence'})`}; starting ${options.instances} instances`);
     const env = {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -108,8 +110,7 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
       REDIS_PREFIX: prefix,
       AUTH_JWT_SECRET: authSecret,
       ADMIN_TOKEN: adminToken,
-      PORT: '0',
-      // Warnings too (a failing sweeper or admission job says so only at warn); startChild shows each child's first 5 lines.
+      // Warnings too (a failing sweeper or admission job says so only at warn); instance.ts shows each instance's first 5 lines.
       LOG_LEVEL: 'warn',
       SEED_DEMO: 'false',
       HOLD_TTL_SECONDS: String(settings.holdTtlSeconds),
@@ -121,7 +122,7 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
       DATABASE_POOL_SIZE: String(settings.poolSize),
     };
     // Started together, as replicas are: the migrator's advisory lock lets one migrate while the others wait.
-    const started = await Promise.allSettled(Array.from({ length: options.instances }, () => startChild(SERVE, env, 60_000)));
+    const started = await Promise.allSettled(Array.from({ length: options.instances }, () => startInstance(env, 60_000)));
     for (const result of started) if (result.status === 'fulfilled') children.push(result.value);
     const failed = started.find((result) => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -134,7 +135,11 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
       authSecret,
       settings,
       ownRedis,
-      kill: (index) => children[index]?.kill('SIGKILL'),
+      signal: (index, signal) => {
+        const instance = children[index];
+        if (instance === undefined) throw new Error(`no instance ${index}`);
+        return instance.signal(signal);
+      },
       stopInstances,
       remove,
     };
@@ -142,6 +147,11 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
     await remove().catch((cleanupError: unknown) => log(`cleanup after a failed start failed: ${String(cleanupError)}`));
     throw error;
   }
+}
+
+/** As docker-compose runs it (AOF), except for the fault that is about a Redis that comes back with nothing. */
+function redisPersistence(fault: FaultKind): 'aof' | 'none' {
+  return fault === 'redis-restart-empty' ? 'none' : 'aof';
 }
 
 function withDatabase(serverUrl: string, name: string): string {

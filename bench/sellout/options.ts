@@ -7,8 +7,28 @@ import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { MAX_SEATS_PER_SCHEDULE } from '../../core/domain/catalog.js';
 
-export const FAULTS = ['none', 'redis-restart', 'kill-instance'] as const;
+/**
+ * One per row of DESIGN.md's "Failure model" that a running fleet can
+ * suffer (the data-folder row is the embedded mode's, not the fleet's): the
+ * sell-out is the "under load" form of each drill (bench/sellout/faults.ts
+ * says what each one does).
+ */
+export const FAULTS = [
+  'none',
+  'redis-restart',
+  'redis-restart-empty',
+  'redis-pause',
+  'postgres-terminate',
+  'row-lock-stall',
+  'kill-instance',
+  'sigterm-instance',
+] as const;
 export type FaultKind = (typeof FAULTS)[number];
+
+/** Faults that take one instance away: a survivor must carry on. */
+export const INSTANCE_FAULTS: readonly FaultKind[] = ['kill-instance', 'sigterm-instance'];
+/** Faults on the sell-out's own redis-server (the shared one is never stopped). */
+export const REDIS_FAULTS: readonly FaultKind[] = ['redis-restart', 'redis-restart-empty', 'redis-pause'];
 
 export interface SelloutOptions {
   /** Simulated buyers, each a user of their own with a pre-signed access token. */
@@ -29,9 +49,9 @@ export interface SelloutOptions {
   /** The whole sale stops after this long; buyers still going are counted as timed out. */
   readonly maxSeconds: number;
   readonly fault: FaultKind;
-  /** When to inject the fault, in seconds after the sale opens; undefined: once half the seats are sold. */
+  /** The fault comes once half the seats are sold, or this many seconds after the sale opens if that is sooner; undefined: half sold only. */
   readonly faultAfterSeconds: number | undefined;
-  /** redis-restart: how long Redis stays down before it is started again. */
+  /** redis-restart, redis-restart-empty, redis-pause: how long Redis stays down (or paused); postgres-terminate: how long backends keep being terminated. */
   readonly faultDowntimeSeconds: number;
   /** Seeds every random choice of the buyers (not the interleaving, which the machine decides). */
   readonly seed: number;
@@ -70,9 +90,9 @@ const USAGE = `npm run sellout -- [flags]
   --abandon F           share of holders who let their holds run out (default ${DEFAULTS.abandonRate})
   --hold-seconds N      HOLD_TTL_SECONDS (default ${DEFAULTS.holdSeconds})
   --max-seconds N       stop the sale after this long (default ${DEFAULTS.maxSeconds})
-  --fault KIND          none | redis-restart | kill-instance (default none)
-  --fault-after S       inject the fault S seconds into the sale (default: once half the seats are sold)
-  --fault-downtime S    redis-restart: seconds Redis stays down (default ${DEFAULTS.faultDowntimeSeconds})
+  --fault KIND          ${FAULTS.join(' | ')} (default none)
+  --fault-after S       inject the fault S seconds into the sale at the latest (default: once half the seats are sold)
+  --fault-downtime S    seconds Redis stays down or paused (redis-*), or backends keep being terminated (postgres-terminate) (default ${DEFAULTS.faultDowntimeSeconds})
   --seed N              seed of the buyers' random choices (default: random, printed)
   --write-report        write reports/sellout.md and .json (default: a temporary folder)
   --no-progress         no live line on stderr`;
@@ -143,8 +163,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     buyers: integer('buyers', values.buyers, DEFAULTS.buyers, 1, 1_000_000),
     schedules: integer('schedules', values.schedules, DEFAULTS.schedules, 1, 1_000),
     seatsPerSchedule: integer('seats', values.seats, DEFAULTS.seatsPerSchedule, 1, MAX_SEATS_PER_SCHEDULE),
-    // kill-instance needs a survivor to carry on.
-    instances: integer('instances', values.instances, DEFAULTS.instances, fault === 'kill-instance' ? 2 : 1, 16),
+    // kill-instance and sigterm-instance need a survivor to carry on.
+    instances: integer('instances', values.instances, DEFAULTS.instances, INSTANCE_FAULTS.includes(fault as FaultKind) ? 2 : 1, 16),
     concurrency: integer('concurrency', values.concurrency, DEFAULTS.concurrency, 1, 5_000),
     walkAwayRate: share('walk-away', values['walk-away'], DEFAULTS.walkAwayRate),
     abandonRate: share('abandon', values.abandon, DEFAULTS.abandonRate),

@@ -12,7 +12,7 @@ import { createSale } from './catalog.js';
 import type { SignedBuyer } from './crowd.js';
 import { runCrowd } from './crowd.js';
 import type { FaultReport } from './faults.js';
-import { FaultInjector } from './faults.js';
+import { FaultInjector, longestOf } from './faults.js';
 import { startFleet } from './fleet.js';
 import { sweeperFigures } from './sweeper-figures.js';
 import { checkInvariants } from './invariants.js';
@@ -23,6 +23,7 @@ import { showProgress } from './progress.js';
 import { Random } from './random.js';
 import { ServiceClient } from './service-client.js';
 import type { EndedBy, ErrorFigure, RouteFigures, SelloutResult } from './summary.js';
+import { brokenBounds } from './summary.js';
 import { isRaceCode, Tally } from './tally.js';
 
 export interface RunHooks {
@@ -102,6 +103,7 @@ export async function runSellout(options: SelloutOptions, hooks: RunHooks): Prom
     const { checks, state } = await checkInvariants(fleet.databaseUrl, fleet.settings.maxSeatsPerUser, tally.acknowledged);
 
     const counts = countOutcomes(outcomes);
+    const longestRequest = longestOf(tally.longest);
     const soldOut = state.seats.sold === state.seats.total;
     // Named one by one: the command line's options object carries more (writeReport) than the sale's settings.
     const settings: SelloutResult['settings'] = {
@@ -145,12 +147,13 @@ export async function runSellout(options: SelloutOptions, hooks: RunHooks): Prom
         acknowledgedPayments: tally.acknowledged.length,
       },
       fault: faultReport,
+      longestRequest,
       sweeper,
       database: state,
       invariants: checks,
       soldOut,
       notSoldOutBecause: soldOut ? undefined : notSoldOutBecause(endedBy, options.maxSeconds, counts.byKind.errored),
-      ok: checks.every((check) => check.ok) && counts.total === options.buyers,
+      ok: checks.every((check) => check.ok) && counts.total === options.buyers && brokenBounds(longestRequest, faultReport).length === 0,
     };
     return result;
   } finally {

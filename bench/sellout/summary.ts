@@ -4,16 +4,31 @@
  * sell out and how fast, do the invariants hold, is every buyer accounted
  * for; then the buyers, the errors, the database, the requests, the method.
  */
-import type { FaultReport } from './faults.js';
+import type { FaultReport, Longest } from './faults.js';
 import { WINDOW_AFTER_MS } from './faults.js';
 import type { ServiceSettings } from './fleet.js';
 import type { Check, DatabaseState } from './invariants.js';
 import { UNSWEPT_AFTER_S } from './invariants.js';
-import type { SelloutOptions } from './options.js';
+import type { FaultKind, SelloutOptions } from './options.js';
+import { REDIS_FAULTS } from './options.js';
 import type { OutcomeCounts } from './outcomes.js';
 import { OUTCOME_KINDS } from './outcomes.js';
 import { RETRY_BUDGET_MS } from './service-client.js';
 import type { SweeperFigures } from './sweeper-figures.js';
+
+/** What DESIGN.md's "Failure model" promises under each fault, as the summary states it beside the figures. */
+export const FAULT_PROMISES: Readonly<Record<FaultKind, string>> = {
+  none: 'no fault.',
+  'redis-restart': 'Redis shut down and started again on its AOF: writes 503 while it is down, the line keeps its order, full service within seconds of its return.',
+  'redis-restart-empty':
+    'Redis shut down and started again with nothing: a lock holder whose lease vanished rolls back; the line has lost every token, so buyers queue again (counted as places lost).',
+  'redis-pause': 'Redis hung (SIGSTOP): writes 503 bounded by the command timeout, reads go to Postgres once the cache breaker opens; full service once it resumes.',
+  'postgres-terminate': 'every backend of the sale’s database terminated mid-sale: their transactions roll back, requests answer 503, the pools reconnect.',
+  'row-lock-stall':
+    'another session holds the rows a payment writes (every wallet, every HELD seat) past a lease: lock and statement timeouts end the requests with 409 or 503, never a hang, never a commit after a lease or a hold ended.',
+  'kill-instance': 'one instance SIGKILLed holding locks: the others proceed once its leases end; its holds end on time; its buyers move to another instance.',
+  'sigterm-instance': 'one instance SIGTERMed: requests in flight finish, it exits within the shutdown bound; its buyers move to another instance.',
+};
 
 export type EndedBy = 'all buyers done' | 'max-seconds' | 'interrupted';
 
@@ -60,13 +75,15 @@ export interface SelloutResult {
   readonly routes: readonly RouteFigures[];
   readonly client: { readonly requests: number; readonly requeued: number; readonly failovers: number; readonly acknowledgedPayments: number };
   readonly fault: FaultReport;
+  /** The longest any request of the run took, answered or not. */
+  readonly longestRequest: Longest | undefined;
   readonly sweeper: SweeperFigures;
   readonly database: DatabaseState;
   readonly invariants: readonly Check[];
   readonly soldOut: boolean;
   /** Why not every seat is SOLD; undefined when it is. */
   readonly notSoldOutBecause: string | undefined;
-  /** Every invariant holds and every buyer is accounted for: the sell-out's exit status. */
+  /** Every invariant holds, every buyer is accounted for, and no time bound was broken (brokenBounds): the sell-out's exit status. */
   readonly ok: boolean;
 }
 
@@ -75,6 +92,24 @@ const s = (seconds: number): string => `${seconds.toFixed(1)} s`;
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1) : '–');
 const pct = (part: number, whole: number): string => (whole === 0 ? '–' : `${((part / whole) * 100).toFixed(1)} %`);
 const cell = (text: string): string => text.replace(/\|/g, '\\|');
+const longest = (l: Longest): string => `${s(l.ms / 1_000)} (${l.route}, ${l.answer})`;
+
+/**
+ * The time bounds the run broke, in words; none when it kept them all: no
+ * request past the service's request bound (a longer one hung on something
+ * unbounded), and the fault's own promised time (a SIGTERMed instance's
+ * exit) within its bound.
+ */
+export function brokenBounds(longestRequest: Longest | undefined, fault: FaultReport): string[] {
+  const broken: string[] = [];
+  if (longestRequest !== undefined && longestRequest.ms > fault.requestBoundMs) {
+    broken.push(`a request took ${longest(longestRequest)}, past the ${fault.requestBoundMs / 1_000} s request bound`);
+  }
+  if (fault.fact !== undefined && !fault.fact.ok) {
+    broken.push(`${fault.fact.name}: ${s(fault.fact.valueMs / 1_000)}, past its ${fault.fact.boundMs / 1_000} s bound`);
+  }
+  return broken;
+}
 
 function headline(r: SelloutResult): string[] {
   const seats = r.database.seats;
@@ -86,16 +121,23 @@ function headline(r: SelloutResult): string[] {
     lines.push(`**Not sold out**: ${n(seats.sold)} of ${n(seats.total)} seats SOLD (${n(seats.available)} AVAILABLE, ${n(seats.held)} HELD at the end): ${r.notSoldOutBecause ?? ''}`);
   }
   if (r.timing.halfSoldSeenS !== undefined) lines.push(`${rush(r)}.`);
-  const broken = r.invariants.filter((check) => !check.ok);
+  const failing = r.invariants.filter((check) => !check.ok);
   lines.push(
-    broken.length === 0
+    failing.length === 0
       ? `Every invariant holds (${r.invariants.length} of ${r.invariants.length}, read from Postgres after the instances stopped).`
-      : `**INVARIANTS BROKEN: ${broken.length} of ${r.invariants.length}** (${broken.map((check) => check.name).join('; ')}).`,
+      : `**INVARIANTS BROKEN: ${failing.length} of ${r.invariants.length}** (${failing.map((check) => check.name).join('; ')}).`,
   );
   lines.push(
     r.accounted
       ? `Every buyer is accounted for: ${n(r.outcomes.total)} outcomes for ${n(r.settings.buyers)} buyers.`
       : `**Buyers unaccounted for**: ${n(r.outcomes.total)} outcomes for ${n(r.settings.buyers)} buyers.`,
+  );
+  const broken = brokenBounds(r.longestRequest, r.fault);
+  const slowest = r.longestRequest === undefined ? 'no request was sent' : `the longest took ${longest(r.longestRequest)}`;
+  lines.push(
+    broken.length === 0
+      ? `No request outlived its bound: ${slowest}, against the service's ${r.fault.requestBoundMs / 1_000} s request timeout.`
+      : `**TIME BOUNDS BROKEN**: ${broken.join('; ')}.`,
   );
   lines.push(`The sale ran ${s(r.timing.saleS)} (${r.timing.endedBy}), ${n(r.client.requests)} requests (${n(Math.round(r.client.requests / Math.max(r.timing.saleS, 0.001)))}/s).`);
   if (r.fault.kind !== 'none') lines.push('', faultLine(r.fault));
@@ -111,11 +153,35 @@ function rush(r: SelloutResult): string {
 
 function faultLine(f: FaultReport): string {
   if (!f.injected) return `Fault ${f.kind}: ${f.detail}.`;
-  const recovery = f.recoveryS === undefined ? 'no write succeeded after it' : `the first write succeeded ${s(f.recoveryS)} after it ended`;
+  const recovery = f.recoveryS === undefined ? 'no sale write succeeded after it' : `the first sale write succeeded ${s(f.recoveryS)} after it ended`;
   return (
     `Fault ${f.kind} at ${s(f.atS ?? 0)} (${f.trigger}): ${f.detail}; ${recovery}; ` +
-    `${n(f.failedDuring)} of ${n(f.requestsDuring)} requests failed (5xx or no answer) from the fault to ${WINDOW_AFTER_MS / 1_000} s after it.`
+    `${pct(f.unavailableDuring, f.requestsDuring)} of the ${n(f.requestsDuring)} requests from the fault to ${WINDOW_AFTER_MS / 1_000} s after it were answered 503 ` +
+    `(${n(f.failedDuring)} failed in all: 5xx or no answer). Details under "Fault".`
   );
+}
+
+/** The fault's figures, one per row: what the bench's failure table and a reader checking a bound need. */
+function faultTable(r: SelloutResult): string[] {
+  const f = r.fault;
+  if (f.kind === 'none') return [];
+  const rows: [string, string][] = [
+    ['what', f.detail],
+    ['when', f.injected ? `${s(f.atS ?? 0)} into the sale (${f.trigger}), over at ${s(f.endS ?? 0)}` : 'not injected (see what)'],
+    ['recovery: fault over → first sale write (reserve, pay, charge) answered 2xx', f.recoveryS === undefined ? '**none**' : s(f.recoveryS)],
+    [`requests from the fault to ${WINDOW_AFTER_MS / 1_000} s after it`, n(f.requestsDuring)],
+    ['… answered 503', `${n(f.unavailableDuring)} (${pct(f.unavailableDuring, f.requestsDuring)})`],
+    ['… answered 409 LOCK_BUSY', `${n(f.lockBusyDuring)} (${pct(f.lockBusyDuring, f.requestsDuring)})`],
+    ['… 5xx or no answer', `${n(f.failedDuring)} (${pct(f.failedDuring, f.requestsDuring)}), of which no answer ${n(f.unansweredDuring)}`],
+    [
+      '… the longest, against the request bound',
+      f.longestDuring === undefined
+        ? '–'
+        : `${longest(f.longestDuring)}; bound ${f.requestBoundMs / 1_000} s: ${f.longestDuring.ms <= f.requestBoundMs ? 'within' : '**BROKEN**'}`,
+    ],
+  ];
+  if (f.fact !== undefined) rows.push([f.fact.name, `${s(f.fact.valueMs / 1_000)}; bound ${f.fact.boundMs / 1_000} s: ${f.fact.ok ? 'within' : '**BROKEN**'}`]);
+  return ['## Fault', '', `\`--fault ${f.kind}\`: ${FAULT_PROMISES[f.kind]}`, '', '| | |', '|---|---|', ...rows.map(([name, value]) => `| ${cell(name)} | ${cell(value)} |`)];
 }
 
 function buyersTable(r: SelloutResult): string[] {
@@ -204,7 +270,7 @@ function method(r: SelloutResult): string[] {
     '## Method',
     '',
     `${n(o.buyers)} buyers, each a user with an access token signed in advance, at most ${n(o.concurrency)} in flight, spread over ${o.instances} service ` +
-      `processes (bench/serve.ts) on one Postgres (a database of its own) and one Redis (${o.fault === 'redis-restart' ? 'a server of its own, AOF' : 'a key prefix of its own'}). ` +
+      `processes (app/main.ts) on one Postgres (a database of its own) and one Redis (${REDIS_FAULTS.includes(o.fault) ? `a server of its own, ${o.fault === 'redis-restart-empty' ? 'no persistence' : 'AOF'}` : 'a key prefix of its own'}). ` +
       `One concert, ${o.schedules} schedule(s) of ${o.seatsPerSchedule} seats, made through the admin API. ` +
       `Each buyer: looks at the seats (sold out: goes home), takes a queue token, polls it about every second (every third poll also looks at the seats), ` +
       `once ACTIVE reads the seat map and tries to hold 1 to ${v.maxSeatsPerUser} AVAILABLE seats, charges exactly their price and pays each hold with an Idempotency-Key, ` +
@@ -225,6 +291,9 @@ function method(r: SelloutResult): string[] {
 export function renderSummary(r: SelloutResult): string {
   const o = r.settings;
   const title = `# Sell-out: ${n(o.buyers)} buyers, ${o.schedules} × ${n(o.seatsPerSchedule)} seats, ${o.instances} instances${o.fault === 'none' ? '' : `, fault: ${o.fault}`}`;
-  const sections = [[title, '', ...headline(r)], buyersTable(r), errorsTable(r), invariantsTable(r), databaseSection(r), routesTable(r), method(r)];
-  return `${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`;
+  const sections = [[title, '', ...headline(r)], faultTable(r), buyersTable(r), errorsTable(r), invariantsTable(r), databaseSection(r), routesTable(r), method(r)];
+  return `${sections
+    .filter((lines) => lines.length > 0)
+    .map((lines) => lines.join('\n'))
+    .join('\n\n')}\n`;
 }

@@ -64,6 +64,8 @@ export class Tally {
   /** Route → latency of every answer, ms. */
   readonly latencies = new Map<string, number[]>();
   readonly acknowledged: AcknowledgedPayment[] = [];
+  /** The longest any one request took, answered or not (a silence lasts until the client gave up): checked against the service's request bound. */
+  longest: ReplyEvent | undefined;
   private readonly listeners = new Set<(event: ReplyEvent) => void>();
 
   constructor(totalSeats: number) {
@@ -86,6 +88,7 @@ export class Tally {
 
   reply(route: string, status: number | undefined, code: string | undefined, latencyMs: number): void {
     const event: ReplyEvent = { atMs: this.elapsedMs(), route, status, code, latencyMs };
+    if (this.longest === undefined || latencyMs > this.longest.latencyMs) this.longest = event;
     if (status !== undefined) {
       const samples = this.latencies.get(route) ?? [];
       samples.push(latencyMs);

@@ -8,68 +8,14 @@
  * run says why not. Holds last 4 s, so that abandoned seats come back and
  * sell within the run. And the check itself is tried on a database with
  * one violation of each kind planted in it: every check must find its own.
+ * The other faults: sellout-faults.integration.test.ts.
  */
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { checkInvariants } from '../../bench/sellout/invariants.js';
-import type { SelloutOptions } from '../../bench/sellout/options.js';
-import { runSellout } from '../../bench/sellout/run.js';
-import type { SelloutResult } from '../../bench/sellout/summary.js';
 import { renderSummary } from '../../bench/sellout/summary.js';
 import { createMigratedDatabase } from '../support/migrated-database.js';
-
-const SMALL: Omit<SelloutOptions, 'redisUrl' | 'databaseUrl' | 'fault'> = {
-  buyers: 300,
-  schedules: 1,
-  seatsPerSchedule: 50,
-  instances: 3,
-  concurrency: 300,
-  walkAwayRate: 0.05,
-  abandonRate: 0.1,
-  holdSeconds: 4,
-  // Far above the 10 to 15 s such a sale takes here, even with the suite's other files on the same cores: a run that reaches it has hung.
-  maxSeconds: 45,
-  faultAfterSeconds: undefined,
-  faultDowntimeSeconds: 2,
-  seed: 20_240_601,
-  progress: 'off',
-};
-
-/** Each run: start 3 instances, sell, stop, check; well inside a minute on 2 shared cores. */
-const RUN_TIMEOUT_MS = 90_000;
-
-async function sellout(fault: SelloutOptions['fault']): Promise<SelloutResult> {
-  const lines: string[] = [];
-  const options: SelloutOptions = { ...SMALL, fault, redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') };
-  try {
-    return await runSellout(options, { log: (line) => lines.push(line) });
-  } catch (error) {
-    throw new Error(`sell-out failed: ${String(error)}\n${lines.join('\n')}`, { cause: error });
-  }
-}
-
-function expectSound(result: SelloutResult): void {
-  const summary = renderSummary(result);
-  for (const check of result.invariants) expect(check, summary).toMatchObject({ ok: true, violations: 0 });
-  expect(result.invariants.length).toBeGreaterThanOrEqual(9);
-  // Every buyer accounted for: one outcome each, and the kinds add up.
-  expect(result.outcomes.total).toBe(SMALL.buyers);
-  expect(Object.values(result.outcomes.byKind).reduce((sum, n) => sum + n, 0)).toBe(SMALL.buyers);
-  expect(result.accounted).toBe(true);
-  expect(result.ok, summary).toBe(true);
-  // The run ended because the buyers were done, not at its time bound.
-  expect(result.timing.endedBy, summary).toBe('all buyers done');
-  expect(result.database.seats.total).toBe(SMALL.seatsPerSchedule);
-  if (result.soldOut) {
-    expect(result.database.seats.sold).toBe(SMALL.seatsPerSchedule);
-    expect(result.notSoldOutBecause).toBeUndefined();
-  } else {
-    expect(result.notSoldOutBecause, summary).toEqual(expect.any(String));
-  }
-  // Seats sold in the database were sold to buyers who paid for them: every payment they were told of is there, and none more.
-  expect(result.client.acknowledgedPayments).toBeLessThanOrEqual(result.database.payments);
-  expect(result.database.payments).toBe(result.database.seats.sold);
-}
+import { expectSound, RUN_TIMEOUT_MS, sellout } from './sellout-expectations.js';
 
 describe('sell-out across 3 instances', () => {
   it(
