@@ -28,6 +28,11 @@ export interface Application {
   close(budgetMs?: number): Promise<void>;
 }
 
+export interface ApplicationOptions extends ContainerOptions {
+  /** Called once the start may go on (the data folder is this process's), before the slow part: the start-up log line. */
+  readonly onStarting?: () => void;
+}
+
 /**
  * Builds the container, brings the database schema up to date, seeds the
  * demo catalog into an empty database (SEED_DEMO), resolves the HTTP app,
@@ -38,8 +43,9 @@ export interface Application {
  * before the database or the embedded secret in it is touched: a second
  * process on the folder is refused having opened nothing.
  */
-export async function createApplication(config: Config, options: ContainerOptions = {}): Promise<Application> {
+export async function createApplication(config: Config, options: ApplicationOptions = {}): Promise<Application> {
   const dataDirLock = usesDataDir(config) ? await acquireDataDirLock(config.dataDir) : undefined;
+  options.onStarting?.();
   let container: Container;
   try {
     container = await buildContainer(config, options);

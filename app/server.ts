@@ -48,10 +48,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     },
   });
   await listen(server, config.port);
-  const startLogger = createLogger(config.logLevel);
-  startLogger.info(startingFields(config), 'starting');
+  // Logged once the data folder is ours: a second process on it is refused having logged nothing.
+  const onStarting = () => createLogger(config.logLevel).info(startingFields(config), 'starting');
   try {
-    application = await createApplication(config);
+    application = await createApplication(config, { onStarting });
   } catch (error) {
     await new Promise((resolve) => {
       server.close(resolve);
