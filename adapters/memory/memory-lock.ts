@@ -9,11 +9,17 @@ interface Holder {
   expiresAt: number;
 }
 
+/** A caller waiting for a key: handed the key (and its fencing token) by the release before it, or given up on at its deadline. */
+interface Waiter {
+  readonly holder: Holder;
+  readonly leaseMs: number;
+  readonly granted: (fence: number) => void;
+  readonly deadline: NodeJS.Timeout;
+}
+
 export interface MemoryLockOptions {
   readonly tick?: Tick;
   readonly defaultLeaseMs?: number;
-  /** How often a waiter looks again, besides being woken by a release (a lease may also end on the clock). */
-  readonly retryIntervalMs?: number;
 }
 
 /**
@@ -22,6 +28,12 @@ export interface MemoryLockOptions {
  * lease on a timer while work runs; if the clock passes the lease's end
  * first (a simulated pause), the lease is lost, its signal fires, and
  * another caller may take the key with a greater fencing token.
+ *
+ * Waiting is a queue, not a poll: a key that is released (or whose lease
+ * its holder's refresh finds lost) goes straight to the first caller
+ * waiting for it, in the order they started to wait. A caller that arrives
+ * while others wait queues behind them (or, fail-fast, is refused), so no
+ * waiter is overtaken and none starves while the key keeps changing hands.
  *
  * It keeps state only for keys someone holds or waits for: a long-running
  * embedded instance locks a new key for every seat, reservation and
@@ -35,11 +47,10 @@ export class MemoryLock implements LockPort {
   private readonly holders = new Map<string, Holder>();
   /** The last fencing token handed out, for any key. */
   private fence = 0;
-  /** Callers waiting for a key to be released; a key's entry goes when its last waiter does. */
-  private readonly releases = new Map<string, Set<() => void>>();
+  /** Callers waiting for each key, first come first; a key's entry goes when its last waiter does. */
+  private readonly queues = new Map<string, Waiter[]>();
   private readonly tick: Tick;
   private readonly defaultLeaseMs: number;
-  private readonly retryIntervalMs: number;
 
   constructor(
     private readonly clock: Clock,
@@ -47,7 +58,6 @@ export class MemoryLock implements LockPort {
   ) {
     this.tick = options.tick ?? immediateTick;
     this.defaultLeaseMs = options.defaultLeaseMs ?? 10_000;
-    this.retryIntervalMs = options.retryIntervalMs ?? 25;
   }
 
   async withLock<T>(keys: readonly string[], work: (lease: Lease) => Promise<T>, options: LockOptions): Promise<T> {
@@ -81,25 +91,58 @@ export class MemoryLock implements LockPort {
   /** What it remembers: the keys it keeps any state for, and the callers waiting for one. Both 0 when no one holds or waits, whatever was locked before. For tests. */
   stateSize(): { readonly keys: number; readonly waiters: number } {
     let waiters = 0;
-    for (const callers of this.releases.values()) waiters += callers.size;
-    return { keys: new Set([...this.holders.keys(), ...this.releases.keys()]).size, waiters };
+    for (const queue of this.queues.values()) waiters += queue.length;
+    return { keys: new Set([...this.holders.keys(), ...this.queues.keys()]).size, waiters };
   }
 
-  private async acquire(key: string, holder: Holder, leaseMs: number, deadline: number): Promise<number> {
-    for (;;) {
-      const current = this.holders.get(key);
-      const now = this.clock.now().getTime();
-      if (current === undefined || current.expiresAt <= now) {
-        // A lease that ran out is lost: its holder must stop before commit.
-        current?.controller.abort();
-        holder.expiresAt = now + leaseMs;
-        this.holders.set(key, holder);
-        return ++this.fence;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new LockBusyError(key);
-      await this.nextRelease(key, Math.min(remaining, this.retryIntervalMs));
+  private acquire(key: string, holder: Holder, leaseMs: number, deadline: number): Promise<number> {
+    const current = this.holders.get(key);
+    if (current !== undefined && current.expiresAt <= this.clock.now().getTime()) {
+      // A lease that ran out is lost: its holder must stop before commit, and the key goes to whoever waited longest.
+      current.controller.abort();
+      this.handOver(key);
     }
+    if (!this.holders.has(key)) return Promise.resolve(this.grant(key, holder, leaseMs));
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return Promise.reject(new LockBusyError(key));
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(key) ?? [];
+      const waiter: Waiter = {
+        holder,
+        leaseMs,
+        granted: resolve,
+        deadline: setTimeout(() => {
+          this.leaveQueue(key, waiter);
+          reject(new LockBusyError(key));
+        }, remaining),
+      };
+      queue.push(waiter);
+      this.queues.set(key, queue);
+    });
+  }
+
+  private grant(key: string, holder: Holder, leaseMs: number): number {
+    holder.expiresAt = this.clock.now().getTime() + leaseMs;
+    this.holders.set(key, holder);
+    return ++this.fence;
+  }
+
+  /** The key is free: the first waiter gets it now, before any caller that has not waited can look at it. */
+  private handOver(key: string): void {
+    this.holders.delete(key);
+    const next = this.queues.get(key)?.[0];
+    if (next === undefined) return;
+    clearTimeout(next.deadline);
+    this.leaveQueue(key, next);
+    next.granted(this.grant(key, next.holder, next.leaseMs));
+  }
+
+  private leaveQueue(key: string, waiter: Waiter): void {
+    const queue = this.queues.get(key);
+    if (queue === undefined) return;
+    const at = queue.indexOf(waiter);
+    if (at >= 0) queue.splice(at, 1);
+    if (queue.length === 0) this.queues.delete(key);
   }
 
   private refresh(keys: readonly string[], holder: Holder, leaseMs: number): void {
@@ -107,6 +150,8 @@ export class MemoryLock implements LockPort {
     const lost = holder.expiresAt <= now || keys.some((key) => this.holders.get(key) !== holder);
     if (lost) {
       holder.controller.abort();
+      // Keys it still has pass on now: a waiter must not wait out its deadline behind a lease that has ended.
+      this.release(keys, holder);
       return;
     }
     holder.expiresAt = now + leaseMs;
@@ -114,32 +159,7 @@ export class MemoryLock implements LockPort {
 
   private release(keys: Iterable<string>, holder: Holder): void {
     for (const key of keys) {
-      if (this.holders.get(key) !== holder) continue;
-      this.holders.delete(key);
-      for (const wake of [...(this.releases.get(key) ?? [])]) wake();
+      if (this.holders.get(key) === holder) this.handOver(key);
     }
-  }
-
-  /**
-   * Resolves at the key's next release or after `timeoutMs`, whichever
-   * comes first. Either way the waiter takes itself off the key, so a
-   * waiter that gives up (or polls a key whose holder's lease ran out on
-   * the clock) leaves nothing behind.
-   */
-  private nextRelease(key: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        const waiters = this.releases.get(key);
-        waiters?.delete(wake);
-        if (waiters?.size === 0) this.releases.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(wake, timeoutMs);
-      timer.unref();
-      const waiters = this.releases.get(key) ?? new Set();
-      waiters.add(wake);
-      this.releases.set(key, waiters);
-    });
   }
 }

@@ -3,15 +3,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { LockOptions as MutexOptions } from 'redis-semaphore';
 import { Mutex } from 'redis-semaphore';
+import { LockReleaseChannel } from './lock-release-channel.js';
 import { DependencyUnavailableError, LeaseLostError, LockBusyError } from '../../core/domain/errors.js';
 import type { Lease, LockOptions, LockPort } from '../../core/ports/lock.port.js';
 
 export interface RedisLockOptions {
-  /** Namespace of every key this lock writes: `<prefix>lock:<key>` (the mutex) and `<prefix>fence` (the fencing counter). */
+  /**
+   * Namespace of every key this lock writes: `<prefix>lock:<key>` (the
+   * mutex) and `<prefix>fence` (the fencing counter); releases are published
+   * on `<prefix>lock-released`.
+   */
   readonly prefix: string;
   readonly defaultLeaseMs?: number;
-  /** How often a waiting caller tries a held key again. */
-  readonly retryIntervalMs?: number;
+  /** How often a waiting caller tries a held key again while it cannot hear releases (its subscription not confirmed). */
+  readonly unsubscribedPollMs?: number;
+  /** How often a waiting caller that hears releases tries anyway (a lost message, a lease that ran out). */
+  readonly fallbackPollMs?: number;
 }
 
 /**
@@ -38,26 +45,32 @@ return 0
 const ACQUIRE_SHA = createHash('sha1').update(ACQUIRE_LUA).digest('hex');
 
 /**
- * The library's compare-and-delete release, sent by `FencedMutex.abandon`
- * as EVAL with the body: EVALSHA's NOSCRIPT fallback needs an answer to
- * react to, and a command whose answer the client stopped waiting for gets
- * none (a server whose script cache was emptied by a restart would drop it).
+ * Compare-and-delete, and, when it did delete, the key published on the
+ * release channel (ARGV[2]) for the waiters of every process
+ * (lock-release-channel.ts). In one script, so that no release goes
+ * unannounced and no announcement precedes its delete. Sent as EVALSHA by
+ * a release, as EVAL with the body by `FencedMutex.abandon`: EVALSHA's
+ * NOSCRIPT fallback needs an answer to react to, and a command whose answer
+ * the client stopped waiting for gets none (a server whose script cache was
+ * emptied by a restart would drop it).
  */
 const RELEASE_IF_OWNED_LUA = `
 if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
+  redis.call('del', KEYS[1])
+  redis.call('publish', ARGV[2], KEYS[1])
+  return 1
 end
 return 0
 `;
+const RELEASE_IF_OWNED_SHA = createHash('sha1').update(RELEASE_IF_OWNED_LUA).digest('hex');
 
-async function acquireAndFence(redis: Redis, lockKey: string, fenceKey: string, identifier: string, leaseMs: number): Promise<number> {
-  const args = [lockKey, fenceKey, identifier, leaseMs] as const;
+async function runScript(redis: Redis, lua: string, sha: string, args: readonly [number, ...(string | number)[]]): Promise<number> {
   try {
-    return Number(await redis.evalsha(ACQUIRE_SHA, 2, ...args));
+    return Number(await redis.evalsha(sha, ...args));
   } catch (error) {
     // Scripts are cached per server: after a restart or SCRIPT FLUSH, send the body once.
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return Number(await redis.eval(ACQUIRE_LUA, 2, ...args));
+    return Number(await redis.eval(lua, ...args));
   }
 }
 
@@ -98,12 +111,17 @@ function maySend(redis: Redis): boolean {
 
 /**
  * redis-semaphore's Mutex (refresh timer, compare-and-expire refresh,
- * compare-and-delete release, lost-lock detection) with four changes made
- * through its protected hooks:
+ * lost-lock detection) with six changes made through its protected hooks:
  * - the Redis key is `<prefix>lock:<key>`, not the library's `mutex:<key>`,
  *   so every key of the service lives under its prefix (SCAN, ACL patterns);
  * - acquiring also draws the fencing token (ACQUIRE_LUA), makes at least one
  *   attempt even with no time to wait, and does not sleep after its last one;
+ * - a waiting acquire does not poll: it waits in this process's line for the
+ *   key (LockReleaseChannel) and tries again when a release is heard, or at
+ *   the channel's fallback interval; the library's loop sleeps
+ *   `retryInterval` between attempts and has no way to be woken;
+ * - releasing publishes the key for those waiters (RELEASE_IF_OWNED_LUA, in
+ *   place of the library's compare-and-delete);
  * - a refresh that cannot reach Redis does not reject inside the library's
  *   timer (an unhandled rejection would end the process): the lease is
  *   reported lost once it may have ended on the server, and not before;
@@ -131,6 +149,7 @@ class FencedMutex extends Mutex {
     lockKey: string,
     private readonly fenceKey: string,
     private readonly onNextReady: OnNextReady,
+    private readonly releases: LockReleaseChannel,
     options: MutexOptions,
   ) {
     super(redis, lockKey, options);
@@ -138,28 +157,45 @@ class FencedMutex extends Mutex {
   }
 
   protected override async _acquire(): Promise<boolean> {
-    const { identifier, lockTimeout, acquireTimeout, acquireAttemptsLimit, retryInterval } = this._acquireOptions;
+    const { acquireTimeout, acquireAttemptsLimit } = this._acquireOptions;
+    if (acquireAttemptsLimit <= 1) return this.attempt();
     const giveUpAt = Date.now() + acquireTimeout;
-    for (let attempt = 1; ; attempt++) {
-      const sentAt = Date.now();
-      const sent = maySend(this.redis);
-      let fence: number;
-      try {
-        fence = await acquireAndFence(this.redis, this._key, this.fenceKey, identifier, lockTimeout);
-      } catch (error) {
-        // Timed out, or its connection dropped: it may run in Redis yet. (Refused unsent, Redis being unreachable: nothing to undo.)
-        if (sent) this.abandon();
-        throw error;
+    const waiter = this.releases.join(this._key);
+    let acquired = false;
+    try {
+      // Behind others of this process: they go first (each release wakes the first in line), so a caller that
+      // comes back for the key at once cannot overtake them. Its turn comes by a wake or a poll (or, with no
+      // time to wait, now: every acquire makes at least one attempt).
+      if (!waiter.behindOthers || giveUpAt <= Date.now()) acquired = await this.attempt();
+      while (!acquired) {
+        const left = giveUpAt - Date.now();
+        if (left <= 0) return false;
+        await waiter.next(left);
+        acquired = await this.attempt();
       }
-      if (fence > 0) {
-        this.fence = fence;
-        this.leaseEndsAt = sentAt + lockTimeout;
-        return true;
-      }
-      const left = giveUpAt - Date.now();
-      if (attempt >= acquireAttemptsLimit || left <= 0) return false;
-      await sleep(Math.min(retryInterval, left));
+      return true;
+    } finally {
+      waiter.leave(acquired);
     }
+  }
+
+  /** One SET NX (+ fencing token); true when it took the key. */
+  private async attempt(): Promise<boolean> {
+    const { identifier, lockTimeout } = this._acquireOptions;
+    const sentAt = Date.now();
+    const sent = maySend(this.redis);
+    let fence: number;
+    try {
+      fence = await runScript(this.redis, ACQUIRE_LUA, ACQUIRE_SHA, [2, this._key, this.fenceKey, identifier, lockTimeout]);
+    } catch (error) {
+      // Timed out, or its connection dropped: it may run in Redis yet. (Refused unsent, Redis being unreachable: nothing to undo.)
+      if (sent) this.abandon();
+      throw error;
+    }
+    if (fence === 0) return false;
+    this.fence = fence;
+    this.leaseEndsAt = sentAt + lockTimeout;
+    return true;
   }
 
   protected override async _refresh(): Promise<boolean> {
@@ -193,7 +229,7 @@ class FencedMutex extends Mutex {
 
   protected override async _release(): Promise<void> {
     try {
-      await super._release();
+      await runScript(this.redis, RELEASE_IF_OWNED_LUA, RELEASE_IF_OWNED_SHA, [1, this._key, this._acquireOptions.identifier, this.releases.channel]);
     } catch (error) {
       // Unanswered: the release itself most likely waits in Redis and will run, but as EVALSHA, whose NOSCRIPT
       // (a server that restarted, its script cache empty) no one is left to answer with the script. Make sure.
@@ -222,7 +258,7 @@ class FencedMutex extends Mutex {
     const send = (): void => {
       const bound = new AbortController();
       void Promise.race([
-        this.redis.eval(RELEASE_IF_OWNED_LUA, 1, this._key, identifier),
+        this.redis.eval(RELEASE_IF_OWNED_LUA, 1, this._key, identifier, this.releases.channel),
         sleep(lockTimeout, undefined, { signal: bound.signal, ref: false }),
       ])
         .catch(() => undefined)
@@ -236,14 +272,17 @@ class FencedMutex extends Mutex {
 /**
  * LockPort on Redis (redis-semaphore mutexes), shared by every instance of
  * the service. Round trips per withLock of one key: one to acquire and draw
- * the fencing token, one to release; plus one refresh (compare-and-PEXPIRE)
- * every leaseMs/3 while work runs.
+ * the fencing token, one to release (which also publishes the release);
+ * plus one refresh (compare-and-PEXPIRE) every leaseMs/3 while work runs. A
+ * caller that waits for a held key is woken by the key's release
+ * (LockReleaseChannel: one subscriber connection per process, opened on the
+ * first wait), first come first within this process.
  */
 export class RedisLock implements LockPort {
   private readonly prefix: string;
   private readonly defaultLeaseMs: number;
-  private readonly retryIntervalMs: number;
   private readonly onNextReady: OnNextReady;
+  private readonly releases: LockReleaseChannel;
 
   constructor(
     private readonly redis: Redis,
@@ -252,7 +291,11 @@ export class RedisLock implements LockPort {
     this.onNextReady = new OnNextReady(redis);
     this.prefix = options.prefix;
     this.defaultLeaseMs = options.defaultLeaseMs ?? 10_000;
-    this.retryIntervalMs = options.retryIntervalMs ?? 10;
+    this.releases = new LockReleaseChannel(redis, {
+      channel: `${options.prefix}lock-released`,
+      fallbackPollMs: options.fallbackPollMs ?? 250,
+      unsubscribedPollMs: options.unsubscribedPollMs ?? 10,
+    });
   }
 
   async withLock<T>(keys: readonly string[], work: (lease: Lease) => Promise<T>, options: LockOptions): Promise<T> {
@@ -265,12 +308,11 @@ export class RedisLock implements LockPort {
     const giveUpAt = Date.now() + (options.wait.kind === 'wait' ? options.wait.maxWaitMs : 0);
     try {
       for (const key of sorted) {
-        const mutex = new FencedMutex(this.redis, `${this.prefix}lock:${key}`, `${this.prefix}fence`, this.onNextReady, {
+        const mutex = new FencedMutex(this.redis, `${this.prefix}lock:${key}`, `${this.prefix}fence`, this.onNextReady, this.releases, {
           lockTimeout: leaseMs,
           refreshInterval: Math.max(1, Math.floor(leaseMs / 3)),
           acquireTimeout: Math.max(0, giveUpAt - Date.now()),
           acquireAttemptsLimit: options.wait.kind === 'fail-fast' ? 1 : Number.POSITIVE_INFINITY,
-          retryInterval: this.retryIntervalMs,
           onLockLost: () => controller.abort(new LeaseLostError()),
         });
         if (!(await this.acquire(mutex))) throw new LockBusyError(key);

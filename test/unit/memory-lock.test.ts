@@ -46,9 +46,9 @@ describe('MemoryLock memory', () => {
   });
 
   it('forgets a waiter that gave up while the key is still held, and every waiter once the key is free', async () => {
-    const lock = new MemoryLock(new ManualClock(), { retryIntervalMs: 5 });
+    const lock = new MemoryLock(new ManualClock());
     const release = await holdLock(lock, ['point:u1']);
-    // Each gives up after several looks at the key (one every retryIntervalMs).
+    // Each gives up at its deadline, in the line behind the holder.
     const givingUp = Array.from({ length: 5 }, () => lock.withLock(['point:u1'], async () => 'never', { wait: { kind: 'wait', maxWaitMs: 60 } }));
     const outcomes = await Promise.allSettled(givingUp);
     expect(outcomes.map((o) => (o.status === 'rejected' ? o.reason : o.value))).toEqual(Array.from({ length: 5 }, () => expect.any(LockBusyError)));
@@ -58,6 +58,47 @@ describe('MemoryLock memory', () => {
     await release();
     await expect(Promise.all(patient)).resolves.toEqual(['in', 'in', 'in', 'in', 'in']);
     expect(lock.stateSize()).toEqual({ keys: 0, waiters: 0 });
+  });
+
+  it('hands a released key straight to the first waiter: no caller can take it in between, and waiters are served in order', async () => {
+    const lock = new MemoryLock(new ManualClock());
+    const release = await holdLock(lock, ['point:u2']);
+    const order: number[] = [];
+    const finish = deferred();
+    const waiters = [0, 1, 2].map((who) =>
+      lock.withLock(['point:u2'], async () => {
+        order.push(who);
+        if (who === 0) await finish.promise;
+      }, { wait: { kind: 'wait', maxWaitMs: 10_000 } }),
+    );
+    await release();
+    // The release has returned: the key is the first waiter's already, not free for whoever looks first.
+    await expect(lock.withLock(['point:u2'], async () => 'barged in', failFast)).rejects.toBeInstanceOf(LockBusyError);
+    finish.resolve();
+    await Promise.all(waiters);
+    expect(order).toEqual([0, 1, 2]);
+    expect(lock.stateSize()).toEqual({ keys: 0, waiters: 0 });
+  });
+
+  it('passes on the keys of a holder whose lease ran out on the clock to the next waiter, without waiting for its deadline', async () => {
+    const clock = new ManualClock();
+    const lock = new MemoryLock(clock, { defaultLeaseMs: 300 });
+    const inside = deferred();
+    const finish = deferred();
+    // A holder that does not stop when its lease is lost (a paused process, a stuck query): it must not keep the key.
+    const stale = lock.withLock(['point:u3'], async () => {
+      inside.resolve();
+      await finish.promise;
+    }, failFast);
+    await inside.promise;
+    const waiter = lock.withLock(['point:u3'], async () => 'mine', { wait: { kind: 'wait', maxWaitMs: 60_000 } });
+    // In line before the lease ends (else it would find the lease ended itself, on its first look).
+    while (lock.stateSize().waiters === 0) await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(301);
+    // The holder's refresh (every 100 ms) finds its lease ended and hands the key over.
+    await expect(waiter).resolves.toBe('mine');
+    finish.resolve();
+    await stale;
   });
 
   it('forgets a key whose lease ran out on the clock once its new holder releases it', async () => {
