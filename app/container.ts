@@ -4,7 +4,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { JoseAccessTokenVerifier } from '../adapters/auth/jose-access-token-verifier.js';
+import { signAccessToken } from '../adapters/auth/sign-access-token.js';
 import { createHttpApp } from '../adapters/http/create-http-app.js';
+import { SeatStreams } from '../adapters/http/seat-stream.js';
 import { createKysely } from '../adapters/kysely/create-kysely.js';
 import { KyselyTransactionManager } from '../adapters/kysely/kysely-transaction.js';
 import { MemoryCache } from '../adapters/memory/memory-cache.js';
@@ -36,6 +38,7 @@ import { AdmitWaiters } from '../core/usecases/queue/admit-waiters.js';
 import { ExpireToken } from '../core/usecases/queue/expire-token.js';
 import { ExtendToken } from '../core/usecases/queue/extend-token.js';
 import { GetCurrentToken } from '../core/usecases/queue/get-current-token.js';
+import { GetQueueStats } from '../core/usecases/queue/get-queue-stats.js';
 import { LeaveQueue } from '../core/usecases/queue/leave-queue.js';
 import { IssueToken } from '../core/usecases/queue/issue-token.js';
 import type { QueueSettings } from '../core/usecases/queue/queue-settings.js';
@@ -391,9 +394,14 @@ export const httpModule = new ContainerModule(({ bind }) => {
     (tx, lock, cache, queue) => ({ database: () => tx.ping(), lock: () => lock.ping(), cache: () => cache.ping(), queue: () => queue.ping() }),
     [TOKENS.Transaction, TOKENS.Lock, TOKENS.Cache, TOKENS.Queue],
   );
+  bind(TOKENS.SeatStreams)
+    .toResolvedValue((getSeatMap, logger) => new SeatStreams((scheduleId) => getSeatMap.execute(scheduleId), logger), [TOKENS.GetSeatMap, TOKENS.Logger])
+    .onDeactivation((streams) => streams.close());
   // One dependency per route group's use case: named lookups read better than eighteen positional arguments.
   bind(TOKENS.HttpApp).toDynamicValue(async (context) => {
     const config = await context.getAsync(TOKENS.Config);
+    // The buyer page's dev sign-in: only where the service signs with a secret of its own (identityModule's embedded default).
+    const embeddedSecret = config.auth.kind === 'embedded' ? await loadOrCreateEmbeddedSecret(config.dataDir) : undefined;
     return createHttpApp({
       chargePoints: await context.getAsync(TOKENS.ChargePoints),
       getBalance: await context.getAsync(TOKENS.GetBalance),
@@ -419,6 +427,12 @@ export const httpModule = new ContainerModule(({ bind }) => {
       requestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
       metrics: await context.getAsync(TOKENS.Metrics),
       logger: await context.getAsync(TOKENS.Logger),
+      getQueueStats: new GetQueueStats(await context.getAsync(TOKENS.Queue), await context.getAsync(TOKENS.Clock), await context.getAsync(TOKENS.AdmissionRate)),
+      seatStreams: await context.getAsync(TOKENS.SeatStreams),
+      buyerPage: {
+        maxSeatsPerUser: config.maxSeatsPerUser,
+        ...(embeddedSecret === undefined ? {} : { devSignIn: (userId: string) => signAccessToken(embeddedSecret, userId) }),
+      },
     });
   });
 });

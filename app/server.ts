@@ -8,6 +8,7 @@ import { InFlight } from './in-flight.js';
 import { createLogger } from './observability/logger.js';
 import { boundAddress, startingFields } from './startup-log.js';
 import { StartupError } from './startup-error.js';
+import { TOKENS } from './tokens.js';
 // The bounds and why they have their values: app/time-bounds.ts, "Shutdown".
 import { SHUTDOWN_CLOSE_MS, SHUTDOWN_DRAIN_MS } from './time-bounds.js';
 
@@ -69,6 +70,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     (closing ??= (async () => {
       const timeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_DRAIN_MS;
       const deadline = Date.now() + timeoutMs;
+      // A live seat-map stream never finishes on its own: end every one now, or each would hold the drain to its bound.
+      running.container.get(TOKENS.SeatStreams).close();
       await drain(server, timeoutMs);
       // A handler whose client hung up is still running: let it finish on live connections.
       if (!(await inFlight.idle(Math.max(0, deadline - Date.now())))) {

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HealthChecks } from '../adapters/http/operations-routes.js';
+import type { SeatStreams } from '../adapters/http/seat-stream.js';
 import type { Database } from '../adapters/kysely/schema.js';
 import type { AccessTokenVerifier } from '../core/ports/access-token-verifier.port.js';
 import type { Clock } from '../core/ports/clock.port.js';
@@ -93,4 +94,6 @@ export const TOKENS = {
 
   HealthChecks: token<HealthChecks>('HealthChecks'),
   HttpApp: token<OpenAPIHono>('HttpApp'),
+  /** The live seat-map streams; the server ends them first when it shuts down. */
+  SeatStreams: token<SeatStreams>('SeatStreams'),
 } as const;

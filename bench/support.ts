@@ -28,6 +28,8 @@ export const READY_MARK = 'BENCH_READY ';
 
 export interface Child {
   readonly url: string;
+  /** The child's process id: its CPU time is in /proc/<pid>/stat (bench/live-view.ts). */
+  readonly pid: number;
   /** Lines the child wrote to stdout besides the ready mark (its warn/error logs): a busy log is a cost worth seeing. */
   readonly logLines: () => number;
   stop(): Promise<void>;
@@ -64,6 +66,7 @@ export function startChild(file: string, env: Record<string, string | undefined>
       child.removeAllListeners('exit');
       resolve({
         url: line.slice(READY_MARK.length).trim(),
+        pid: child.pid!,
         logLines: () => lines,
         stop: () => stopChild(child),
         kill: (signal) => void child.kill(signal),

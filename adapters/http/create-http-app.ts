@@ -6,6 +6,8 @@ import type { AccessTokenVerifier } from '../../core/ports/access-token-verifier
 import type { AdminDeps } from './admin-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { mountApiDocs } from './api-docs.js';
+import type { BuyerPageDeps } from './app/app-routes.js';
+import { appRoutes } from './app/app-routes.js';
 import type { CatalogDeps } from './catalog-routes.js';
 import { authenticate } from './authenticate.js';
 import { catalogRoutes } from './catalog-routes.js';
@@ -25,6 +27,8 @@ import { requestTimeout } from './request-timeout.js';
 import type { ReservationDeps } from './reservation-routes.js';
 import { reservationRoutes } from './reservation-routes.js';
 import { routeTemplate } from './route-template.js';
+import type { SeatStreams } from './seat-stream.js';
+import { seatStreamRoutes } from './seat-stream.js';
 import { createRouter } from './validation.js';
 
 /** What the routes need: use cases, health checks, observability. Plain values; the container fills them in. */
@@ -34,6 +38,9 @@ export interface HttpDeps extends PointsDeps, QueueDeps, CatalogDeps, AdminDeps,
   /** A handler still running after this answers 503 (app/time-bounds.ts: only when some inner bound is missing). */
   readonly requestTimeoutMs?: number;
   readonly logger: Logger;
+  /** The buyer's page and live view (/app) and the live seat-map stream: mounted when given (the container gives both). */
+  readonly buyerPage?: BuyerPageDeps;
+  readonly seatStreams?: SeatStreams;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -78,6 +85,8 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
   app.route('/', catalogRoutes(deps));
   app.route('/', reservationRoutes(deps, authenticated));
   app.route('/', adminRoutes(deps));
+  if (deps.seatStreams !== undefined) app.route('/', seatStreamRoutes(deps.seatStreams, (scheduleId) => deps.getSeatMap.execute(scheduleId)));
+  if (deps.buyerPage !== undefined) app.route('/', appRoutes(deps.buyerPage));
 
   serveOpenApiDocument(app, '/openapi.json', {
     openapi: '3.0.3',
@@ -85,7 +94,7 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
       title: 'Concert ticketing API',
       version: '0.1.0',
       description:
-        'Every error answers {"error": {"code", "message"}}. Routes that act for a user need `Authorization: Bearer <access token>` (a JWT whose `sub` is the user); reserving and paying also need `Queue-Token: <your ACTIVE queue token>`. Embedded default: `npm run -s token -- <userId>` prints an access token.',
+        'Every error answers {"error": {"code", "message"}}. Routes that act for a user need `Authorization: Bearer <access token>` (a JWT whose `sub` is the user); reserving and paying also need `Queue-Token: <your ACTIVE queue token>`. Embedded default: `npm run -s token -- <userId>` prints an access token. A buyer\'s page that makes a whole purchase in a browser is at [/app](/app); the live view of a sale at /app/schedules/{scheduleId}.',
     },
   });
   mountApiDocs(app, '/openapi.json');

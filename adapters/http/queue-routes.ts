@@ -4,6 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ForbiddenError } from '../../core/domain/errors.js';
 import { ID_PATTERN, ID_RULE } from '../../core/domain/validation.js';
 import type { GetCurrentToken, QueueTokenView } from '../../core/usecases/queue/get-current-token.js';
+import type { GetQueueStats } from '../../core/usecases/queue/get-queue-stats.js';
 import type { IssueToken } from '../../core/usecases/queue/issue-token.js';
 import type { LeaveQueue } from '../../core/usecases/queue/leave-queue.js';
 import type { AuthenticatedEnv } from './authenticate.js';
@@ -15,6 +16,8 @@ export interface QueueDeps {
   readonly issueToken: IssueToken;
   readonly getCurrentToken: GetCurrentToken;
   readonly leaveQueue: LeaveQueue;
+  /** Public `GET /queue/stats` (the live view); mounted when given. */
+  readonly getQueueStats?: GetQueueStats;
 }
 
 /** Optional: the caller is the access token's user; a body naming anyone else is refused (403). */
@@ -105,6 +108,31 @@ function routes(authenticated: MiddlewareHandler<AuthenticatedEnv>) {
   return { issueRoute, currentRoute, leaveRoute };
 }
 
+const statsRoute = createRoute({
+  method: 'get',
+  path: '/queue/stats',
+  tags: ['queue'],
+  summary: 'How long the line is and how fast it moves (public)',
+  description: 'For a live view of a sale: no user, no token. admittedPerMinute is the rate the waiters\' ETA uses, measured while the line was backlogged; null before there was such a span.',
+  responses: {
+    200: {
+      description: 'the line now',
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              waiting: z.number().int().openapi({ example: 120 }),
+              active: z.number().int().openapi({ description: 'ACTIVE tokens not yet expired', example: 100 }),
+              admittedPerMinute: z.number().nullable().openapi({ example: 600 }),
+            })
+            .openapi('QueueStats'),
+        },
+      },
+    },
+    ...errorResponses(),
+  },
+});
+
 function issuedBody(view: QueueTokenView) {
   return view.status === 'WAITING'
     ? { token: view.token, status: view.status, position: view.position, etaSeconds: view.etaSeconds, expiresAt: null }
@@ -140,6 +168,9 @@ export function queueRoutes(deps: QueueDeps, authenticated: MiddlewareHandler<Au
     await deps.leaveQueue.execute(c.get('identity').userId);
     return c.body(null, 204);
   });
+
+  const stats = deps.getQueueStats;
+  if (stats !== undefined) app.openapi(statsRoute, async (c) => c.json(await stats.execute(), 200));
 
   return app;
 }
