@@ -22,12 +22,17 @@ import { migrateToLatest } from '../adapters/kysely/migrate.js';
 import { createRedis } from '../adapters/redis/create-redis.js';
 import { bareHono, jwtVerifyCost, pgPayTransaction, pgReserveTransaction, pgWriteTransaction } from './ceilings.js';
 import { chargeOverHttp } from './charge.js';
+import { benchFailure, failureOk } from './failure.js';
 import type { ChargeFigures } from './charge.js';
 import { lockAndRoundTrip } from './lock.js';
 import { benchQueue } from './queue.js';
 import type { Results } from './report.js';
 import { JWT_TARGETS, jwtShares, NOT_IDLE, renderCharts, renderReport } from './report.js';
 import { benchReservations } from './reservation.js';
+import { benchQueries, QUERIES_QUICK_SCALE, queriesCleanup } from './queries/bench-queries.js';
+import { benchCacheStrategies, cacheStrategiesCleanup } from './cache-strategies/bench.js';
+import { measureStartup } from './startup.js';
+import { measureLiveView } from './live-view.js';
 import { busyShare, machineCpu, startChild } from './support.js';
 import { formatNumber } from './svg.js';
 
@@ -85,6 +90,10 @@ let cleaned: Promise<void> | undefined;
 /** Drops the bench database, deletes the prefix's keys, removes the PGlite folder; once, whichever way the run ends. */
 function cleanup(): Promise<void> {
   return (cleaned ??= (async () => {
+    // Query report: its database and keys, also when a signal cuts the run short
+    await queriesCleanup().catch((error: unknown) => console.error('query report cleanup failed:', error));
+    // Cache strategies: its instances, database and keys
+    await cacheStrategiesCleanup().catch((error: unknown) => console.error('cache strategies cleanup failed:', error));
     if (redis !== undefined) {
       let deleted = 0;
       for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
@@ -215,6 +224,17 @@ async function main(): Promise<void> {
     lightS: SETTINGS.lightSeconds,
   });
 
+  log('start-up time and memory: embedded and distributed, through tsx and compiled');
+  const startup = await measureStartup({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, idleSeconds: QUICK ? 1 : 2, loadSeconds: QUICK ? 2 : 4, connections: SETTINGS.connections, log });
+
+  // Failure: sell-outs with and without faults, each on a database, key prefix or redis-server of its own.
+  log('failure: the sell-out at full scale with and without a fault, and once per fault at small scale');
+  const failure = await benchFailure({ redisUrl: REDIS_URL, databaseUrl: DATABASE_URL, quick: QUICK, log });
+
+  // Live view: 1,000 watchers polling the seat map vs on its server-sent events stream, on an embedded child of its own.
+  log('live view: 1,000 watchers polling vs streaming the seat map');
+  const liveView = await measureLiveView({ watchers: 1_000, windowS: QUICK ? 4 : 10, warmupS: QUICK ? 1 : 3, log });
+
   const results: Results = {
     date: new Date(),
     machine: await machine(),
@@ -230,6 +250,9 @@ async function main(): Promise<void> {
     embedded,
     queue,
     sale,
+    startup,
+    failure,
+    liveView,
     elapsedS: (performance.now() - started) / 1000,
   };
   await mkdir(REPORTS, { recursive: true });
@@ -237,12 +260,24 @@ async function main(): Promise<void> {
   await writeFile(path.join(REPORTS, 'benchmark.md'), renderReport(results));
   printSummary(results);
   if (QUICK) log(`BENCH_QUICK: shortened windows; report written to ${REPORTS}, not reports/`);
+  if (!failureOk(failure)) {
+    process.exitCode = 1;
+    console.error('failure section: a sell-out broke an invariant, lost a buyer, broke a time bound or missed its fault (see the report)');
+  }
   // The one figure that is about correctness, not speed: any other count than one winner per hot seat is a bug.
   const wrong = sale.hot.filter((round) => round.winners !== 1);
   if (wrong.length > 0) {
     process.exitCode = 1;
     console.error(`hot seat: ${wrong.map((round) => round.winners).join(', ')} winners in ${wrong.length} round(s), not exactly 1`);
   }
+  // Query report: reports/queries.md, on a database and key prefix of its own (bench/queries/)
+  log('query report: a realistic database, every statement planned, cache on and off');
+  const queries = await benchQueries({ scale: QUICK ? QUERIES_QUICK_SCALE : 1, quick: QUICK, reportDir: REPORTS, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, log });
+  log(`query report: ${queries.reportPath}`);
+  // Cache strategies: reports/cache-strategies.md, on a database and key prefix of its own (bench/cache-strategies/)
+  log('cache strategies: a sale on 3 instances under no cache, delete, ttl and refresh');
+  const strategies = await benchCacheStrategies({ quick: QUICK, reportDir: REPORTS, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, log });
+  log(`cache strategies: ${strategies.reportPath}`);
 }
 
 /** The key figures and every ratio, for a terminal or a CI log. */
