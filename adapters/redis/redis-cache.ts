@@ -35,6 +35,16 @@ export const CACHE_BREAKER = { failureThreshold: 2, openMs: 1_000 } as const;
  * map per schedule). Past it, a key is dropped and counted as an error, and
  * its staleness is bounded by its TTL alone, as before this list existed.
  */
+/**
+ * After a refused refresh, this share of `refreshMs` without asking again:
+ * at most five script calls per key and interval from one instance instead
+ * of one per stale read. The staleness bound does not move: an entry too old
+ * to serve is a miss whatever this says.
+ */
+export const REFRESH_BACKOFF = 0.2;
+
+const MAX_REFUSALS_REMEMBERED = 10_000;
+
 export const MAX_UNDELIVERED_INVALIDATIONS = 10_000;
 
 export interface RedisCacheOptions extends CacheObserver {
@@ -68,8 +78,11 @@ type Judged = { readonly state: 'fresh' | 'stale'; readonly value: unknown } | {
  *   when its load began, when it began, and when it stops being true by
  *   itself. An invalidation bumps the generation and leaves the value: a
  *   read that accepts stale entries (`refreshMs`) is served it while one
- *   reader in the cluster reloads it, at most once per `refreshMs`; any
- *   other read takes it for a miss (core/support/cache-freshness.ts).
+ *   reader in the cluster reloads it (a token bucket per key: a few at
+ *   once, then one per `refreshMs`); any other read takes it for a miss
+ *   (core/support/cache-freshness.ts). A refused refresh is not asked for
+ *   again from this instance for REFRESH_BACKOFF of `refreshMs`: under a
+ *   sale most reads are stale, and each would otherwise cost a script call.
  * - The shape version is part of the value's key: an entry of another
  *   version is never read.
  * - A miss is single-flight in this instance (SingleFlight) and across
@@ -92,6 +105,8 @@ type Judged = { readonly state: 'fresh' | 'stale'; readonly value: unknown } | {
  */
 export class RedisCache implements CachePort {
   private readonly flights = new SingleFlight();
+  /** Per key, until when this instance serves the stale entry without asking for a refresh (it was just refused). */
+  private readonly refusedUntil = new Map<string, number>();
   private readonly breaker: CircuitBreaker;
   private readonly lease: CacheLeaseSettings | undefined;
   private readonly now: () => number;
@@ -215,7 +230,7 @@ export class RedisCache implements CachePort {
       this.options.onEvent?.('stale', keys.key);
       return stale;
     };
-    if (this.flights.running(keys.key)) return served();
+    if (this.flights.running(keys.key) || this.now() < (this.refusedUntil.get(keys.key) ?? 0)) return served();
     const holder = leaseHolderId();
     let attempt;
     try {
@@ -225,7 +240,10 @@ export class RedisCache implements CachePort {
       this.failed('read', error, keys.key);
       return served();
     }
-    if (!attempt.acquired) return served();
+    if (!attempt.acquired) {
+      this.refusedFor(keys.key, (read.refreshMs ?? 0) * REFRESH_BACKOFF);
+      return served();
+    }
     const judged = this.judge(attempt.value, attempt.generation, read);
     if (judged.state === 'fresh') {
       // Another instance refreshed it just before.
@@ -235,6 +253,12 @@ export class RedisCache implements CachePort {
     }
     this.options.onEvent?.('miss', keys.key);
     return this.flights.run(keys.key, () => this.holdAndLoad(keys, holder, read, load, attempt.generation));
+  }
+
+  private refusedFor(key: string, ms: number): void {
+    // Catalog keys are few (a list, a key per concert and per schedule); the memo only saves calls, so a full one starts again.
+    if (this.refusedUntil.size >= MAX_REFUSALS_REMEMBERED) this.refusedUntil.clear();
+    this.refusedUntil.set(key, this.now() + ms);
   }
 
   /**
@@ -277,7 +301,11 @@ export class RedisCache implements CachePort {
 
   async invalidate(...keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    for (const key of keys) this.owe(key);
+    for (const key of keys) {
+      this.owe(key);
+      // This instance's own write: its next read may refresh at once (a buyer sees their own hold).
+      this.refusedUntil.delete(key);
+    }
     // Nothing to send (the list was full): no call, lest a call that sends nothing pass for a probe that reached Redis.
     if (this.undelivered.size === 0 && this.deliveries.size === 0) return;
     try {

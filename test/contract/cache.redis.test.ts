@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { createRedis } from '../../adapters/redis/create-redis.js';
 import type { CacheOperation } from '../../adapters/redis/redis-cache.js';
 import { CACHE_LEASE } from '../../adapters/redis/cache-lease.js';
 import type { RedisCacheOptions } from '../../adapters/redis/redis-cache.js';
-import { CACHE_BREAKER, RedisCache } from '../../adapters/redis/redis-cache.js';
+import { CACHE_BREAKER, REFRESH_BACKOFF, RedisCache } from '../../adapters/redis/redis-cache.js';
 import type { CacheEvent, CacheRead } from '../../core/ports/cache.port.js';
 import type { BreakerState } from '../../core/support/circuit-breaker.js';
 import { deferred } from '../support/deferred.js';
@@ -270,5 +270,47 @@ describe('RedisCache across instances (the lease)', () => {
     expect(loads).toBe(1);
     expect(values.filter((value) => value === 'after')).toHaveLength(1);
     expect(values.filter((value) => value === 'before')).toHaveLength(39);
+  });
+});
+
+describe('RedisCache: a refused refresh is not asked for again at once', () => {
+  it(`serves stale for ${REFRESH_BACKOFF} of refreshMs without a script call per read, then asks again; its own write asks at once`, async () => {
+    const writer = createIsolatedRedis(inject('redisUrl'));
+    const reader = createRedis(inject('redisUrl'));
+    let now = Date.now();
+    const REFRESHING: CacheRead<unknown> = { ttlMs: 60_000, version: 1, refreshMs: 250 };
+    const options = { prefix: writer.prefix, now: () => now };
+    const writes = new RedisCache(writer.redis, options);
+    const reads = new RedisCache(reader, options);
+    try {
+      let loads = 0;
+      const load = async () => ++loads;
+      await reads.getOrLoad('k', REFRESHING, load);
+      // Every token of the bucket spent: a write, then a refresh, until the reader is refused.
+      let served: unknown;
+      let refused = false;
+      while (!refused && loads < 20) {
+        await writes.invalidate('k');
+        const before = loads;
+        served = await reads.getOrLoad('k', REFRESHING, load);
+        refused = loads === before;
+      }
+      expect(refused, 'the bucket ran dry').toBe(true);
+
+      const scripts = vi.spyOn(reader, 'evalsha');
+      for (let i = 0; i < 20; i++) expect(await reads.getOrLoad('k', REFRESHING, load)).toBe(served);
+      expect(scripts, 'no refresh asked for within the backoff').toHaveBeenCalledTimes(0);
+
+      now += 250 * REFRESH_BACKOFF;
+      await reads.getOrLoad('k', REFRESHING, load);
+      expect(scripts, 'asked again once the backoff passed').toHaveBeenCalledTimes(1);
+
+      await reads.invalidate('k');
+      await reads.getOrLoad('k', REFRESHING, load);
+      expect(scripts, 'its own write: asked at once').toHaveBeenCalledTimes(2);
+    } finally {
+      reader.disconnect();
+      await writer.cleanup();
+    }
   });
 });
