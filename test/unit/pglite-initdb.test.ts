@@ -38,9 +38,10 @@ describe('initPGliteDataDir', () => {
   it("leaves initdb's memory in a process that has exited", async () => {
     const service = await rssAfterOpening('service');
     const inProcess = await rssAfterOpening('in-process');
-    // Measured (the TypeScript loader included): 265 MB against 718 MB. The counterexample: initdb in the process keeps hundreds of MB.
-    expect(inProcess - service, `in-process ${inProcess} B, service ${service} B`).toBeGreaterThan(200e6);
-    expect(service).toBeLessThan(350e6);
+    // Measured (the TypeScript loader included): service 265-292 MB, in-process 397-718 MB (how much initdb's heap the
+    // allocator hands back varies from run to run). The bound that matters is the service's; the gap shows the cause.
+    expect(service, `service ${service} B`).toBeLessThan(350e6);
+    expect(inProcess - service, `in-process ${inProcess} B, service ${service} B`).toBeGreaterThan(50e6);
   }, 180_000);
 
   it('starts an interrupted initdb over, and the cluster opens', async () => {
