@@ -69,14 +69,15 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono {
       }),
     );
   }
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ValidationError('body', `must be at most ${MAX_BODY_BYTES / 1024} KiB`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ValidationError('body', `must be at most ${MAX_BODY_BYTES / 1024} KiB`);
+    },
+  });
+  // Only where a body may come: the limiter reads `c.req.raw.body`, which makes @hono/node-server build a whole
+  // Request (an AbortController, headers) for every GET too: about 8 % of a cached seat map's CPU, measured.
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
   const authenticated = authenticate(deps.accessTokens);
   app.route('/', operationsRoutes(deps));
