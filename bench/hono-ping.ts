@@ -2,6 +2,8 @@
  * Child process for the "bare Hono route" ceilings: the same framework and
  * Node adapter as the service, no middleware, no validation, no I/O.
  * - GET /ping: the cheapest request there is.
+ * - GET /seat-map: a 50-seat map's JSON from memory, the body a cached seat
+ *   map answers: the ceiling with the same payload.
  * - POST /users/:userId/points/charge: the HTTP half of a charge (route
  *   parameter, JSON body read, JSON answer). A body makes @hono/node-server
  *   build a full Request with its stream and signal, which costs several
@@ -27,6 +29,9 @@ import { READY_MARK } from './support.js';
 
 const app = new Hono<AuthenticatedEnv>();
 app.get('/ping', (c) => c.json({ ok: true }));
+/** A seat map's answer as the service gives it (50 seats), from memory: what serializing and sending that body costs alone. */
+const seatMap = { scheduleId: 'sch-0', seats: Array.from({ length: 50 }, (_, i) => ({ seatNo: i + 1, price: 50_000, status: i % 3 === 0 ? 'HELD' : 'AVAILABLE' })) };
+app.get('/seat-map', (c) => c.json(seatMap));
 app.post('/users/:userId/points/charge', async (c) => {
   const { amount } = await c.req.json<{ amount: number }>();
   return c.json({ userId: c.req.param('userId'), balance: amount });

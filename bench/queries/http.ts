@@ -52,6 +52,8 @@ export interface RouteRun {
 
 export interface CacheComparison {
   readonly honoGet: LoadResult & { readonly machineBusy: number };
+  /** The bare Hono app answering a 50-seat map's JSON from memory: the same payload, none of the service. */
+  readonly honoSeatMap: LoadResult & { readonly machineBusy: number };
   readonly on: { readonly seatMap: RouteRun; readonly concerts: RouteRun };
   readonly off: { readonly seatMap: RouteRun; readonly concerts: RouteRun };
   readonly concertCount: number;
@@ -88,11 +90,16 @@ export async function compareCache(s: HttpSettings): Promise<CacheComparison> {
   s.log('bare Hono GET /ping (the ceiling of this run)');
   const hono = await startChild(HONO_PING, process.env);
   let honoGet: CacheComparison['honoGet'];
+  let honoSeatMap: CacheComparison['honoSeatMap'];
   try {
-    await load({ url: hono.url, connections: s.connections, durationS: s.warmupS, path: '/ping' });
-    const cpu = machineCpu();
-    const result = await load({ url: hono.url, connections: s.connections, durationS: s.durationS, path: '/ping' });
-    honoGet = { ...result, machineBusy: busyShare(cpu, machineCpu()) };
+    const measure = async (path: string) => {
+      await load({ url: hono.url, connections: s.connections, durationS: s.warmupS, path });
+      const cpu = machineCpu();
+      const result = await load({ url: hono.url, connections: s.connections, durationS: s.durationS, path });
+      return { ...result, machineBusy: busyShare(cpu, machineCpu()) };
+    };
+    honoGet = await measure('/ping');
+    honoSeatMap = await measure('/seat-map');
   } finally {
     await hono.stop();
   }
@@ -110,7 +117,7 @@ export async function compareCache(s: HttpSettings): Promise<CacheComparison> {
   const client = new pg.Client({ connectionString: s.databaseUrl });
   await client.connect();
   const { rows } = await client.query<{ n: string }>('select count(*) as n from concerts').finally(() => client.end());
-  return { honoGet, on, off, concertCount: Number(rows[0]?.n ?? 0) };
+  return { honoGet, honoSeatMap, on, off, concertCount: Number(rows[0]?.n ?? 0) };
 }
 
 export interface StampedeRound {
