@@ -111,6 +111,8 @@ type Judged = { readonly state: 'fresh' | 'stale'; readonly value: unknown; read
  */
 export class RedisCache implements CachePort {
   private readonly flights = new SingleFlight();
+  /** Redis reads under way, by key, that concurrent reads accepting staleness join. */
+  private readonly redisReads = new SingleFlight();
   /** What reads that accept staleness were last answered from Redis, reused for NEAR_MS. */
   private readonly near = new NearEntries();
   /** Per key, until when this instance serves the stale entry without asking for a refresh (it was just refused). */
@@ -148,7 +150,9 @@ export class RedisCache implements CachePort {
     if (answered !== undefined) return answered.value;
     let cached: [string | null, string | null];
     try {
-      cached = (await this.call(() => this.redis.mget(keys.value, keys.generation))) as [string | null, string | null];
+      const fetch = () => this.call(async () => (await this.redis.mget(keys.value, keys.generation)) as [string | null, string | null]);
+      // Concurrent reads that accept staleness share one round trip: when a near entry ages out, the requests in flight ask once, not each.
+      cached = read.refreshMs === undefined ? await fetch() : await this.redisReads.run(key, fetch);
     } catch (error) {
       this.failed('read', error, key);
       return this.flights.run(key, () => this.loadOnly(key, load));
@@ -344,6 +348,7 @@ export class RedisCache implements CachePort {
       this.owe(key);
       // This instance's own write: its next read asks Redis, and may refresh at once (a buyer sees their own hold).
       this.near.forget(key);
+      this.redisReads.forget(key);
       this.refusedUntil.delete(key);
     }
     // Nothing to send (the list was full): no call, lest a call that sends nothing pass for a probe that reached Redis.

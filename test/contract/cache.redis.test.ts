@@ -346,6 +346,13 @@ describe('RedisCache: near entries for reads that accept staleness', () => {
       // This instance's own write: seen at once.
       await cache.invalidate('k');
       expect(await cache.getOrLoad('k', REFRESHING, load)).toBe(4);
+
+      // When the near entry ages out, the reads in flight share one round trip.
+      now += NEAR_MS;
+      reads.mockClear();
+      const together = await Promise.all(Array.from({ length: 20 }, () => cache.getOrLoad('k', REFRESHING, load)));
+      expect(new Set(together)).toEqual(new Set([4]));
+      expect(reads, 'one MGET for 20 concurrent reads').toHaveBeenCalledTimes(1);
     } finally {
       theirs.disconnect();
       await mine.cleanup();
