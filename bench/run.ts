@@ -31,6 +31,7 @@ import { JWT_TARGETS, jwtShares, NOT_IDLE, renderCharts, renderReport } from './
 import { benchReservations } from './reservation.js';
 import { benchQueries, QUERIES_QUICK_SCALE, queriesCleanup } from './queries/bench-queries.js';
 import { benchCacheStrategies, cacheStrategiesCleanup } from './cache-strategies/bench.js';
+import { benchLocks, locksCleanup } from './locks/bench.js';
 import { measureStartup } from './startup.js';
 import { measureLiveView } from './live-view.js';
 import { busyShare, machineCpu, startChild } from './support.js';
@@ -94,6 +95,7 @@ function cleanup(): Promise<void> {
     await queriesCleanup().catch((error: unknown) => console.error('query report cleanup failed:', error));
     // Cache strategies: its instances, database and keys
     await cacheStrategiesCleanup().catch((error: unknown) => console.error('cache strategies cleanup failed:', error));
+    await locksCleanup().catch((error: unknown) => console.error('lock report cleanup failed:', error));
     if (redis !== undefined) {
       let deleted = 0;
       for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
@@ -278,6 +280,10 @@ async function main(): Promise<void> {
   log('cache strategies: a sale on 3 instances under no cache, delete, ttl and refresh');
   const strategies = await benchCacheStrategies({ quick: QUICK, reportDir: REPORTS, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, log });
   log(`cache strategies: ${strategies.reportPath}`);
+  // Lock report: reports/locks.md, on a database and key prefix of its own (bench/locks/)
+  log('lock report: every lock strategy on every workload, and the lock-hold profile');
+  const locks = await benchLocks({ quick: QUICK, reportDir: REPORTS, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, log });
+  log(`lock report: ${locks.reportPath}`);
 }
 
 /** The key figures and every ratio, for a terminal or a CI log. */
