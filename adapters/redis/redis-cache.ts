@@ -5,11 +5,9 @@ import { REFRESH_BURST, freshness } from '../../core/support/cache-freshness.js'
 import type { BreakerState } from '../../core/support/circuit-breaker.js';
 import { CircuitBreaker, CircuitOpenError } from '../../core/support/circuit-breaker.js';
 import { SingleFlight, jitter } from '../../core/support/single-flight.js';
-import type { DecodedEntry } from './cache-envelope.js';
 import { STORE_ENTRY, decodeEntry, encodeEntry } from './cache-envelope.js';
 import type { CacheLeaseSettings, LeaseKeys } from './cache-lease.js';
 import { CACHE_LEASE, leaseHolderId, releaseLease, tryLease, tryRefresh } from './cache-lease.js';
-import { NearEntries } from './near-entries.js';
 
 /** What a Redis call of the cache was for: a read, the store after a load, or an invalidation. */
 export type CacheOperation = 'read' | 'store' | 'invalidate';
@@ -71,7 +69,7 @@ interface Keys extends LeaseKeys {
   readonly key: string;
 }
 
-type Judged = { readonly state: 'fresh' | 'stale'; readonly value: unknown; readonly entry: DecodedEntry } | { readonly state: 'unusable' };
+type Judged = { readonly state: 'fresh' | 'stale'; readonly value: unknown } | { readonly state: 'unusable' };
 
 /**
  * Cache-aside on Redis, shared by every instance (DESIGN.md, "Cache").
@@ -87,10 +85,6 @@ type Judged = { readonly state: 'fresh' | 'stale'; readonly value: unknown; read
  *   sale most reads are stale, and each would otherwise cost a script call.
  * - The shape version is part of the value's key: an entry of another
  *   version is never read.
- * - A read that accepts staleness is answered from what this instance read
- *   from Redis less than NEAR_MS (100 ms) ago, judged again (near-entries.ts):
- *   no round trip and no decode for most seat-map reads, within the same
- *   500 ms bound. The instance's own invalidation forgets it at once.
  * - A miss is single-flight in this instance (SingleFlight) and across
  *   instances (a lease, cache-lease.ts): a cold key costs the cluster one load.
  * - TTLs are jittered; when Redis fails, reads go to the database and are
@@ -111,10 +105,6 @@ type Judged = { readonly state: 'fresh' | 'stale'; readonly value: unknown; read
  */
 export class RedisCache implements CachePort {
   private readonly flights = new SingleFlight();
-  /** Redis reads under way, by key, that concurrent reads accepting staleness join. */
-  private readonly redisReads = new SingleFlight();
-  /** What reads that accept staleness were last answered from Redis, reused for NEAR_MS. */
-  private readonly near = new NearEntries();
   /** Per key, until when this instance serves the stale entry without asking for a refresh (it was just refused). */
   private readonly refusedUntil = new Map<string, number>();
   private readonly breaker: CircuitBreaker;
@@ -146,21 +136,14 @@ export class RedisCache implements CachePort {
 
   async getOrLoad<T>(key: string, read: CacheRead<T>, load: () => Promise<T>): Promise<T> {
     const keys = this.keysOf(key, read.version);
-    const answered = this.fromNear<T>(keys, read);
-    if (answered !== undefined) return answered.value;
     let cached: [string | null, string | null];
     try {
-      const fetch = () => this.call(async () => (await this.redis.mget(keys.value, keys.generation)) as [string | null, string | null]);
-      // Concurrent reads that accept staleness share one round trip: when a near entry ages out, the requests in flight ask once, not each.
-      cached = read.refreshMs === undefined ? await fetch() : await this.redisReads.run(key, fetch);
+      cached = (await this.call(() => this.redis.mget(keys.value, keys.generation))) as [string | null, string | null];
     } catch (error) {
       this.failed('read', error, key);
       return this.flights.run(key, () => this.loadOnly(key, load));
     }
     const judged = this.judge(cached[0], cached[1], read);
-    if (judged.state !== 'unusable' && read.refreshMs !== undefined) {
-      this.near.put(key, keys.value, { entry: judged.entry, generation: Number(cached[1] ?? 0), readAt: this.now() });
-    }
     if (judged.state === 'fresh') {
       this.options.onEvent?.('hit', key);
       return judged.value as T;
@@ -291,9 +274,6 @@ export class RedisCache implements CachePort {
     } catch (error) {
       this.failed('store', error, keys.key);
     }
-    // What this instance remembered of the key is older than what it just stored: the next read asks Redis.
-    this.near.forget(keys.key);
-    this.refusedUntil.delete(keys.key);
     return value;
   }
 
@@ -316,39 +296,14 @@ export class RedisCache implements CachePort {
     const entry = decodeEntry(raw);
     if (entry === undefined) return { state: 'unusable' };
     const state = freshness(entry, Number(generation ?? 0), this.now(), read);
-    return state === 'unusable' ? { state } : { state, value: entry.value, entry };
-  }
-
-  /**
-   * A read that accepts staleness, answered from what this instance read
-   * from Redis less than NEAR_MS ago, judged again now (a hold may have
-   * ended since): fresh, or stale while this instance would not ask for a
-   * refresh anyway (refusedUntil). Anything else asks Redis.
-   */
-  private fromNear<T>(keys: Keys, read: CacheRead<T>): { readonly value: T } | undefined {
-    if (read.refreshMs === undefined) return undefined;
-    const now = this.now();
-    const near = this.near.get(keys.key, keys.value, now);
-    if (near === undefined) return undefined;
-    const state = freshness(near.entry, near.generation, now, read);
-    if (state === 'fresh') {
-      this.options.onEvent?.('hit', keys.key);
-      return { value: near.entry.value as T };
-    }
-    if (state === 'stale' && now < (this.refusedUntil.get(keys.key) ?? 0)) {
-      this.options.onEvent?.('stale', keys.key);
-      return { value: near.entry.value as T };
-    }
-    return undefined;
+    return state === 'unusable' ? { state } : { state, value: entry.value };
   }
 
   async invalidate(...keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     for (const key of keys) {
       this.owe(key);
-      // This instance's own write: its next read asks Redis, and may refresh at once (a buyer sees their own hold).
-      this.near.forget(key);
-      this.redisReads.forget(key);
+      // This instance's own write: its next read may refresh at once (a buyer sees their own hold).
       this.refusedUntil.delete(key);
     }
     // Nothing to send (the list was full): no call, lest a call that sends nothing pass for a probe that reached Redis.

@@ -8,17 +8,9 @@ export class SingleFlight {
   run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const running = this.inFlight.get(key);
     if (running !== undefined) return running as Promise<T>;
-    const started = work().finally(() => {
-      // Only its own entry: after a forget, a newer run of the key may stand there.
-      if (this.inFlight.get(key) === started) this.inFlight.delete(key);
-    });
+    const started = work().finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, started);
     return started;
-  }
-
-  /** Callers from now on start a run of their own instead of joining the one under way (which still ends for those in it). */
-  forget(key: string): void {
-    this.inFlight.delete(key);
   }
 
   /** Whether a run of `key` is under way (a refresh then has nothing to add). */

@@ -4,7 +4,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { createRedis } from '../../adapters/redis/create-redis.js';
 import type { CacheOperation } from '../../adapters/redis/redis-cache.js';
 import { CACHE_LEASE } from '../../adapters/redis/cache-lease.js';
-import { NEAR_MS } from '../../adapters/redis/near-entries.js';
 import type { RedisCacheOptions } from '../../adapters/redis/redis-cache.js';
 import { CACHE_BREAKER, REFRESH_BACKOFF, RedisCache } from '../../adapters/redis/redis-cache.js';
 import type { CacheEvent, CacheRead } from '../../core/ports/cache.port.js';
@@ -312,50 +311,6 @@ describe('RedisCache: a refused refresh is not asked for again at once', () => {
     } finally {
       reader.disconnect();
       await writer.cleanup();
-    }
-  });
-});
-
-describe('RedisCache: near entries for reads that accept staleness', () => {
-  it(`answers from the entry read less than ${NEAR_MS} ms ago without Redis; sees another instance's write after that, and its own at once`, async () => {
-    const mine = createIsolatedRedis(inject('redisUrl'));
-    const theirs = createRedis(inject('redisUrl'));
-    let now = Date.now();
-    const REFRESHING: CacheRead<unknown> = { ttlMs: 60_000, version: 1, refreshMs: 250 };
-    const STRICT: CacheRead<unknown> = { ttlMs: 60_000, version: 1 };
-    const options = { prefix: mine.prefix, now: () => now };
-    const cache = new RedisCache(mine.redis, options);
-    const other = new RedisCache(theirs, options);
-    try {
-      let version = 0;
-      const load = async () => ++version;
-      expect(await cache.getOrLoad('k', REFRESHING, load)).toBe(1);
-      expect(await cache.getOrLoad('k', REFRESHING, load), 'read back from Redis once, then near').toBe(1);
-      const reads = vi.spyOn(mine.redis, 'mget');
-      expect(await cache.getOrLoad('k', REFRESHING, load)).toBe(1);
-      expect(reads, 'answered without Redis').toHaveBeenCalledTimes(0);
-      expect(await cache.getOrLoad('s', STRICT, load), 'a read that does not accept staleness always asks').toBe(2);
-      expect(reads).toHaveBeenCalledTimes(1);
-
-      // Another instance's write: not seen for up to NEAR_MS, then seen.
-      await other.invalidate('k');
-      expect(await cache.getOrLoad('k', REFRESHING, load)).toBe(1);
-      now += NEAR_MS;
-      expect(await cache.getOrLoad('k', REFRESHING, load), 'refreshed once the near entry is too old').toBe(3);
-
-      // This instance's own write: seen at once.
-      await cache.invalidate('k');
-      expect(await cache.getOrLoad('k', REFRESHING, load)).toBe(4);
-
-      // When the near entry ages out, the reads in flight share one round trip.
-      now += NEAR_MS;
-      reads.mockClear();
-      const together = await Promise.all(Array.from({ length: 20 }, () => cache.getOrLoad('k', REFRESHING, load)));
-      expect(new Set(together)).toEqual(new Set([4]));
-      expect(reads, 'one MGET for 20 concurrent reads').toHaveBeenCalledTimes(1);
-    } finally {
-      theirs.disconnect();
-      await mine.cleanup();
     }
   });
 });
