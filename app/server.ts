@@ -42,10 +42,15 @@ export interface ServerOptions {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const inFlight = new InFlight();
   let application: Application | undefined;
+  let closing: Promise<void> | undefined;
   const server = createAdaptorServer({
     fetch: (request, env) => {
       const ready = application;
-      return ready === undefined ? starting() : inFlight.track(async () => ready.app.fetch(request, env));
+      if (ready === undefined) return starting();
+      return inFlight.track(async () => {
+        const response = await ready.app.fetch(request, env);
+        return closing === undefined ? response : lastOnItsConnection(response);
+      });
     },
   });
   await listen(server, config.port);
@@ -65,7 +70,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const url = `http://127.0.0.1:${address.port}`;
   running.logger.info({ url, bound: boundAddress(address) }, 'listening');
 
-  let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       const timeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_DRAIN_MS;
@@ -81,6 +85,25 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       running.logger.info('stopped');
     })());
   return { url, application: running, server, close };
+}
+
+/**
+ * While draining, an answer tells its client not to send on this connection
+ * again (`Connection: close`), so that the connection ends with the answer.
+ * A kept-alive connection closed by the drain's sweep instead could meet a
+ * request the client sent at that moment: a reset, with the client left
+ * not knowing whether its request ran.
+ */
+function lastOnItsConnection(response: Response): Response {
+  try {
+    response.headers.set('Connection', 'close');
+    return response;
+  } catch {
+    // Headers of some responses are immutable: the same answer, with headers of its own.
+    const headers = new Headers(response.headers);
+    headers.set('Connection', 'close');
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
 }
 
 /** A request that arrives while the service starts is told to come back (the contract's 503), not left waiting on a start that may fail. */

@@ -403,6 +403,7 @@ describe('startServer', () => {
     await holding;
     const response = await inFlight;
     expect(response.status).toBe(200);
+    expect(response.headers.get('connection'), 'an answer given while draining ends its connection').toBe('close');
     expect(await response.json()).toEqual({ userId: user, balance: 5 });
     await closing;
     expect(closed).toBe(true);
