@@ -36,6 +36,7 @@ import { measureStartup } from './startup.js';
 import { measureLiveView } from './live-view.js';
 import { busyShare, machineCpu, startChild } from './support.js';
 import { formatNumber } from './svg.js';
+import { deleteKeysUnder, dropDatabase } from './cleanup.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
@@ -97,17 +98,11 @@ function cleanup(): Promise<void> {
     await cacheStrategiesCleanup().catch((error: unknown) => console.error('cache strategies cleanup failed:', error));
     await locksCleanup().catch((error: unknown) => console.error('lock report cleanup failed:', error));
     if (redis !== undefined) {
-      let deleted = 0;
-      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
-        if (keys.length > 0) deleted += await redis.del(...keys);
-      }
+      const deleted = await deleteKeysUnder(redis, prefix);
       await redis.quit().catch(() => redis?.disconnect());
       log(`deleted ${deleted} Redis keys under ${prefix}`);
     }
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    // FORCE: a child killed mid-run may leave connections behind.
-    await admin.query(`drop database if exists ${dbName} with (force)`).finally(() => admin.end());
+    await dropDatabase(DATABASE_URL, dbName);
     log(`dropped database ${dbName}`);
     if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   })());

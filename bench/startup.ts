@@ -25,6 +25,7 @@ import { load } from './http-load.js';
 import type { LaunchedService, Variant } from './launch-service.js';
 import { compile, launch, memoryOf, ROOT, serviceArgs } from './launch-service.js';
 import { busyShare, machineCpu } from './support.js';
+import { deleteKeysUnder } from './cleanup.js';
 
 /** Issue 11's targets. */
 export const STARTUP_TARGETS = {
@@ -156,7 +157,7 @@ export async function measureStartup(options: StartupOptions): Promise<StartupFi
   } finally {
     for (const database of databases) await admin.query(`drop database if exists ${database} with (force)`);
     await admin.end();
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.del(...keys);
+    await deleteKeysUnder(redis, prefix);
     await redis.quit().catch(() => redis.disconnect());
     await rm(scratch, { recursive: true, force: true });
     await rm(outDir, { recursive: true, force: true });

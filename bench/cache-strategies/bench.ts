@@ -17,6 +17,7 @@ import type { Instance } from '../sellout/instance.js';
 import type { Candidate, CandidateRun, RunSettings } from './candidate.js';
 import { runCandidate } from './candidate.js';
 import { renderStrategiesCharts, renderStrategiesReport, STRATEGIES_REPORT } from './report.js';
+import { deleteKeysUnder, dropDatabase } from '../cleanup.js';
 
 export interface StrategiesOptions {
   readonly quick: boolean;
@@ -61,16 +62,11 @@ export function cacheStrategiesCleanup(): Promise<void> {
     const { dbName, serverUrl, prefix, redisUrl } = open;
     if (prefix !== undefined && redisUrl !== undefined) {
       const redis = createRedis(redisUrl, { name: 'bench-cache-strategies-cleanup' });
-      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
-        if (keys.length > 0) await redis.del(...keys);
-      }
+      await deleteKeysUnder(redis, prefix);
       await redis.quit().catch(() => redis.disconnect());
     }
     if (dbName !== undefined && serverUrl !== undefined) {
-      const admin = new pg.Client({ connectionString: serverUrl });
-      await admin.connect();
-      // FORCE: an instance killed mid-run may leave connections behind.
-      await admin.query(`drop database if exists ${dbName} with (force)`).finally(() => admin.end());
+      await dropDatabase(serverUrl, dbName);
     }
   })().finally(() => {
     open.instances = [];

@@ -33,6 +33,7 @@ import { renderLocksChart, renderLocksReport } from './report.js';
 import { STRATEGIES } from './strategies/strategies.js';
 import type { Sizes } from './workloads.js';
 import { WORKLOADS } from './workloads.js';
+import { deleteKeysUnder, dropDatabase } from '../cleanup.js';
 
 export const LOCKS_REPORT = 'locks.md';
 export const LOCKS_CHART = 'locks.svg';
@@ -68,15 +69,11 @@ export function locksCleanup(): Promise<void> {
   return (cleaning ??= (async () => {
     const { dbName, serverUrl, prefix, redis } = open;
     if (redis !== undefined && prefix !== undefined) {
-      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
-        if (keys.length > 0) await redis.del(...keys);
-      }
+      await deleteKeysUnder(redis, prefix);
       await redis.quit().catch(() => redis.disconnect());
     }
     if (dbName !== undefined && serverUrl !== undefined) {
-      const admin = new pg.Client({ connectionString: serverUrl });
-      await admin.connect();
-      await admin.query(`drop database if exists ${dbName} with (force)`).finally(() => admin.end());
+      await dropDatabase(serverUrl, dbName);
     }
   })().finally(() => {
     delete open.dbName;

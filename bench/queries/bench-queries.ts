@@ -29,6 +29,7 @@ import { timeMigrationSensitive, timeOtherCandidates } from './heavy.js';
 import type { CacheComparison, FleetFigures } from './http.js';
 import { compareCache, onThreeInstances } from './http.js';
 import { renderCharts, renderQueriesReport } from './report.js';
+import { deleteKeysUnder, dropDatabase } from '../cleanup.js';
 
 /** BENCH_QUICK's scale: 5,000 seats, a few seconds to build. */
 export const QUERIES_QUICK_SCALE = 0.01;
@@ -77,17 +78,12 @@ export function queriesCleanup(): Promise<void> {
   return (cleaning ??= (async () => {
     const { dbName, serverUrl, prefix, redisUrl } = open;
     if (prefix !== undefined && redisUrl !== undefined) {
-      const redis = createRedis(redisUrl, { name: "bench-queries-cleanup" });
-      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
-        if (keys.length > 0) await redis.del(...keys);
-      }
+      const redis = createRedis(redisUrl, { name: 'bench-queries-cleanup' });
+      await deleteKeysUnder(redis, prefix);
       await redis.quit().catch(() => redis.disconnect());
     }
     if (dbName !== undefined && serverUrl !== undefined) {
-      const admin = new pg.Client({ connectionString: serverUrl });
-      await admin.connect();
-      // FORCE: a child killed mid-run may leave connections behind.
-      await admin.query(`drop database if exists ${dbName} with (force)`).finally(() => admin.end());
+      await dropDatabase(serverUrl, dbName);
     }
   })().finally(() => {
     for (const key of Object.keys(open)) delete open[key as keyof typeof open];

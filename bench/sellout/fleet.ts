@@ -17,6 +17,7 @@ import { startInstance } from './instance.js';
 // The drills' own redis-server: the same restartable, pausable, AOF-persisted (or not) server a fault needs here.
 import type { DrillRedisServer as OwnRedis } from '../../test/support/drill-redis-server.js';
 import { startDrillRedisServer } from '../../test/support/drill-redis-server.js';
+import { deleteKeysUnder, dropDatabase } from '../cleanup.js';
 
 /** What every instance is configured with, beyond the connections; the summary prints it. */
 export interface ServiceSettings {
@@ -90,7 +91,7 @@ export async function startFleet(options: SelloutOptions, log: Log): Promise<Fle
       await stopInstances();
       if (ownRedis !== undefined) await ownRedis.remove();
       else await deleteKeys(options.redisUrl, prefix, log);
-      if (databaseCreated) await dropDatabase(options.databaseUrl, databaseName, log);
+      if (databaseCreated) await dropSaleDatabase(options.databaseUrl, databaseName, log);
     })());
 
   try {
@@ -170,19 +171,15 @@ async function withAdmin<T>(serverUrl: string, work: (client: pg.Client) => Prom
   }
 }
 
-async function dropDatabase(serverUrl: string, name: string, log: Log): Promise<void> {
-  // FORCE: an instance killed mid-run may leave connections behind until Postgres notices.
-  await withAdmin(serverUrl, (admin) => admin.query(`drop database if exists ${name} with (force)`));
+async function dropSaleDatabase(serverUrl: string, name: string, log: Log): Promise<void> {
+  await dropDatabase(serverUrl, name);
   log(`dropped database ${name}`);
 }
 
 async function deleteKeys(redisUrl: string, prefix: string, log: Log): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   try {
-    let deleted = 0;
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    }
+    const deleted = await deleteKeysUnder(redis, prefix);
     log(`deleted ${deleted} Redis keys under ${prefix}`);
   } finally {
     redis.disconnect();
