@@ -102,42 +102,20 @@ export async function timeOtherCandidates(client: pg.ClientBase, actions: readon
     });
   }
 
-  const ended = findStatement(actions, 'expiry sweep', PATTERNS.findEnded);
-  if (ended !== undefined) {
+  // Statements an existing index serves: each timed with it and without it (dropped inside the rolled-back transaction).
+  const indexed = [
+    { id: 'sweeper', title: "The sweeper's scan for ended holds (a batch of 100)", action: 'expiry sweep', pattern: PATTERNS.findEnded, index: 'reservations_pending_expires_at_idx' },
+    { id: 'reservations', title: "A buyer's reservations, first page (heaviest buyer)", action: 'reservations (heavy buyer)', pattern: PATTERNS.listOfUser, index: 'reservations_user_id_position_idx' },
+    { id: 'purge', title: 'Idempotency-Key purge, one batch of 500', action: 'idempotency purge', pattern: PATTERNS.purge, index: 'idempotency_keys_created_at_idx' },
+  ] as const;
+  for (const { id, title, action, pattern, index } of indexed) {
+    const statement = findStatement(actions, action, pattern);
+    if (statement === undefined) continue;
     out.push({
-      id: 'sweeper',
-      title: "The sweeper's scan for ended holds (a batch of 100)",
-      sql: ended.sql,
-      variants: [
-        await time('with reservations_pending_expires_at_idx', ended.sql, ended.params),
-        await time('without it', ended.sql, ended.params, 'reservations_pending_expires_at_idx'),
-      ],
-    });
-  }
-
-  const list = findStatement(actions, 'reservations (heavy buyer)', PATTERNS.listOfUser);
-  if (list !== undefined) {
-    out.push({
-      id: 'reservations',
-      title: "A buyer's reservations, first page (heaviest buyer)",
-      sql: list.sql,
-      variants: [
-        await time('with reservations_user_id_position_idx', list.sql, list.params),
-        await time('without it', list.sql, list.params, 'reservations_user_id_position_idx'),
-      ],
-    });
-  }
-
-  const purge = findStatement(actions, 'idempotency purge', PATTERNS.purge);
-  if (purge !== undefined) {
-    out.push({
-      id: 'purge',
-      title: 'Idempotency-Key purge, one batch of 500',
-      sql: purge.sql,
-      variants: [
-        await time('with idempotency_keys_created_at_idx', purge.sql, purge.params),
-        await time('without it', purge.sql, purge.params, 'idempotency_keys_created_at_idx'),
-      ],
+      id,
+      title,
+      sql: statement.sql,
+      variants: [await time(`with ${index}`, statement.sql, statement.params), await time('without it', statement.sql, statement.params, index)],
     });
   }
   return out;
